@@ -1,0 +1,40 @@
+# The template's own commands. `make prototype` renders the default prototype,
+# `make test` runs the template's tests (README.md).
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+VENV := .venv
+DEST ?= ../my-prototype
+NAME ?= My Prototype
+PYTEST_ARGS ?=
+
+.PHONY: help setup prototype test test-fast lint bench
+
+help: ## List the commands
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.synced: pyproject.toml uv.lock
+	@test -x $(VENV)/bin/uv || { $(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install --quiet uv==$(UV_VERSION); }
+	$(VENV)/bin/uv sync --frozen --quiet
+	@touch $@
+
+setup: $(VENV)/.synced ## Create .venv with the template's pinned dev tools
+
+prototype: setup ## Render the default prototype into DEST (default ../my-prototype)
+	@test ! -e "$(DEST)" || { echo "$(DEST) exists already: choose another DEST=..." >&2; exit 1; }
+	$(VENV)/bin/copier copy --trust --defaults --vcs-ref HEAD -d project_name="$(NAME)" . "$(DEST)"
+
+test: setup ## Run every test, the slow boot of each named variant included
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+test-fast: setup ## Run the tests that do not boot variants
+	$(VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: setup ## ruff on the template's own Python
+	$(VENV)/bin/ruff check extensions tests scripts
+	$(VENV)/bin/ruff format --check extensions tests scripts
+
+bench: setup ## Measure copy and update times (scripts/bench.py)
+	$(VENV)/bin/python scripts/bench.py
