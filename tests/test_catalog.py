@@ -1,0 +1,116 @@
+"""copier.yml, the README and the test matrix agree with extensions/catalog.py."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+from catalog import (
+    COMPONENTS,
+    DEFAULTS,
+    KEYS,
+    closure,
+    errors,
+    markdown_table,
+    named_variants,
+    requirements_sentence,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+EXPECTED_KEYS = """
+snowflake permifrost airflow astronomer docker great_expectations looker grafana
+prometheus qlik terraform kubernetes helm ansible github_actions jenkins security
+""".split()
+
+
+def copier_config() -> dict:
+    return yaml.safe_load((ROOT / "copier.yml").read_text())
+
+
+def test_catalog_keys_are_the_documented_ones() -> None:
+    assert list(KEYS) == EXPECTED_KEYS
+
+
+def test_copier_choices_come_from_the_catalog() -> None:
+    question = copier_config()["components"]
+    assert question["multiselect"] is True
+    assert question["choices"] == {c.label: c.key for c in COMPONENTS}, (
+        "copier.yml components.choices must list the catalog's labels and keys, in order"
+    )
+    assert question["default"] == "{{ dp_default_components }}"
+    assert question["validator"] == "{{ components | dp_components_error }}"
+
+
+def test_copier_help_states_the_catalog_requirements() -> None:
+    help_text = " ".join(copier_config()["components"]["help"].split())
+    assert requirements_sentence() in help_text
+
+
+def test_every_question_has_type_and_help() -> None:
+    questions = {k: v for k, v in copier_config().items() if not k.startswith("_")}
+    assert {"project_name", "description", "owner", "python_version", "components"} <= set(
+        questions
+    )
+    for name, question in questions.items():
+        assert question.get("type"), f"{name} has no type"
+        assert question.get("help"), f"{name} has no help"
+
+
+def test_readme_component_table_is_the_catalog() -> None:
+    readme = (ROOT / "README.md").read_text()
+    match = re.search(r"<!-- components:start -->\n(.*?)\n<!-- components:end -->", readme, re.S)
+    assert match, "README.md lacks the <!-- components:start/end --> markers"
+    assert match.group(1).strip() == markdown_table(), (
+        "README.md's component table differs from the catalog; replace it with "
+        'the output of: python -c \'import sys; sys.path.insert(0, "extensions"); '
+        "import catalog; print(catalog.markdown_table())'"
+    )
+
+
+def test_requirements_exist_and_have_no_cycle() -> None:
+    for component in COMPONENTS:
+        for needed in component.requires:
+            assert needed in KEYS
+            assert component.key not in closure([needed]), f"{component.key} <-> {needed}"
+
+
+def test_owned_paths_are_disjoint() -> None:
+    seen: dict[str, str] = {}
+    for component in COMPONENTS:
+        for path in component.owns:
+            assert path not in seen, f"{path} owned by {seen.get(path)} and {component.key}"
+            seen[path] = component.key
+
+
+def test_nested_paths_require_their_parent_owner() -> None:
+    """A path inside another component's folder needs that component."""
+    owner = {path: c.key for c in COMPONENTS for path in c.owns}
+    for component in COMPONENTS:
+        for path in component.owns:
+            parent = path.rsplit("/", 1)[0] if "/" in path else None
+            if parent in owner:
+                assert owner[parent] in closure([component.key])
+
+
+def test_validator_rules() -> None:
+    assert errors([]) == []
+    assert errors(list(KEYS)) == []
+    assert errors(["helm"]) == [
+        "helm requires kubernetes: add kubernetes to components, or remove helm"
+    ]
+    assert errors(["grafana", "airflow"]) == [
+        "grafana requires prometheus: add prometheus to components, or remove grafana"
+    ]
+    assert errors(["spark"])[0].startswith("unknown component 'spark'")
+    for variant in named_variants().values():
+        assert errors(list(variant)) == []
+
+
+def test_named_variants() -> None:
+    variants = named_variants()
+    assert variants["minimal"] == ()
+    assert variants["defaults"] == DEFAULTS
+    assert variants["full"] == KEYS
+    assert {f"only-{key}" for key in KEYS} <= set(variants)
+    assert len(variants) == 3 + len(KEYS)

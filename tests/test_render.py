@@ -1,0 +1,96 @@
+"""The render matrix: every named and pairwise variant renders exactly what the catalog says."""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+
+import pytest
+import yaml
+from catalog import KEYS, expected_paths, named_variants, pairwise_variants, valid_pairs
+from copier import run_copy
+from rendering import NOT_PARSED, parse_data_file, render, rendered_files, snapshot, tree_bytes
+
+VARIANTS = {**named_variants(), **pairwise_variants()}
+DATA_SUFFIXES = {".yml", ".yaml", ".json", ".toml"}
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return snapshot(tmp_path_factory.mktemp("template") / "repo")
+
+
+def test_matrix_covers_every_valid_pair() -> None:
+    covered = {
+        (a, b)
+        for variant in pairwise_variants().values()
+        for a in variant
+        for b in variant
+        if KEYS.index(a) < KEYS.index(b)
+    }
+    assert set(valid_pairs()) <= covered
+    assert len(valid_pairs()) == len(KEYS) * (len(KEYS) - 1) // 2, (
+        "the catalog declares no incompatible pair, so every pair must be valid"
+    )
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_variant_renders_its_layout(template: Path, tmp_path: Path, name: str) -> None:
+    components = VARIANTS[name]
+    project = render(template, tmp_path / "a", components)
+
+    top_level = {path.name for path in project.iterdir()}
+    expected = expected_paths(components)
+    assert top_level == {path for path in expected if "/" not in path}
+    for owned in expected:
+        assert (project / owned).exists(), f"{owned} missing in {name}"
+
+    files = rendered_files(project)
+    relative = [path.relative_to(project).as_posix() for path in files]
+    assert not [path for path in relative if path.endswith(".jinja")]
+    assert not [path for path in relative if "'" in path or '"' in path]
+    assert not [path for path in project.rglob("*") if path.is_dir() and not any(path.iterdir())]
+
+    for path in files:
+        rel = path.relative_to(project)
+        if path.suffix in DATA_SUFFIXES and not any(
+            fnmatch.fnmatch(rel.as_posix(), g) for g in NOT_PARSED
+        ):
+            try:
+                parse_data_file(path)
+            except Exception as error:  # the message names the file for the reader
+                pytest.fail(f"{rel} does not parse in {name}: {error}")
+
+    again = render(template, tmp_path / "b", components)
+    assert tree_bytes(project) == tree_bytes(again), "rendering twice differs"
+
+
+def test_defaults_render_the_useful_core(template: Path, tmp_path: Path) -> None:
+    run_copy(
+        str(template),
+        str(tmp_path / "p"),
+        data={"project_name": "Orders Prototype"},
+        defaults=True,
+        unsafe=True,
+        vcs_ref="HEAD",
+        quiet=True,
+    )
+    recorded = yaml.safe_load((tmp_path / "p" / ".copier-answers.yml").read_text())
+    assert recorded["components"] == list(named_variants()["defaults"])
+    assert recorded["components"] == [
+        "snowflake",
+        "airflow",
+        "docker",
+        "great_expectations",
+        "github_actions",
+    ]
+    for derived in ("project_slug", "package_name", "deployment_target"):
+        assert derived not in recorded, f"{derived} is derived and must not be stored"
+    assert recorded["snowflake_database_prefix"] == "ORDERS_PROTOTYPE"
+
+
+def test_snowflake_questions_only_with_snowflake(template: Path, tmp_path: Path) -> None:
+    project = render(template, tmp_path / "p", ["airflow"])
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert not [key for key in recorded if key.startswith("snowflake_")]
+    assert "prod:" not in (project / "dbt" / "profiles.yml").read_text()
