@@ -85,7 +85,8 @@ COMPONENTS: tuple[Component, ...] = (
         "Snowflake grants as a Permifrost spec, checked offline.",
         requires=("snowflake",),
         owns=("snowflake/permifrost",),
-        packages=("permifrost==0.15.5",),
+        # permifrost imports snowflake-sqlalchemy, which breaks on SQLAlchemy 2.1.
+        packages=("permifrost==0.15.5", "SQLAlchemy==2.0.58"),
     ),
     Component(
         "airflow",

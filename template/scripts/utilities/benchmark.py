@@ -1,0 +1,199 @@
+"""Measure the demo pipeline: dbt against the same transformations as plain SQL.
+
+    python scripts/utilities/benchmark.py --scale 1 --scale 80 [--seed 42] [--runs 1]
+
+For each scale, in a scratch DuckDB file (the dev warehouse is not touched):
+
+0. `make demo SCALE=<scale>` end to end: initial load, dbt build, increment 1,
+   dbt build again (timed);
+1. the generator lands the initial load (timed);
+2. `dbt build` runs the whole project: seeds, models, snapshot, tests (timed),
+   then `dbt run` the models alone on a fresh copy of the raw data (timed);
+3. the same transformations run as plain SQL: the SQL dbt compiled for every
+   seed-free model (manifest `compiled_code`), executed in dependency order with
+   `CREATE OR REPLACE TABLE|VIEW ... AS` through the duckdb Python API on a fresh
+   copy of the raw data (timed);
+4. a table of the figures, and the ratios dbt build / plain SQL and
+   dbt run / plain SQL.
+
+It prints figures; it asserts nothing (use the tests for that). Exit status 2
+when a scale is not a positive number or a tool is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+GENERATOR = ROOT / "scripts" / "utilities" / "generate_data.py"
+DBT_DIR = ROOT / "dbt"
+
+
+def fail(message: str) -> None:
+    print(f"benchmark: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"--scale must be a positive number (got {text!r}): use 1 for the demo size"
+        )
+    return value
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        fail(f"{' '.join(cmd[:4])} ... failed:\n{(result.stdout + result.stderr)[-3000:]}")
+    return elapsed
+
+
+def dbt_env(database: Path, work: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DBT_DUCKDB_PATH": str(database),
+        "DBT_PROFILES_DIR": str(DBT_DIR),
+        "DBT_PROJECT_DIR": str(DBT_DIR),
+        "DBT_TARGET_PATH": str(work / "target"),
+        "DBT_LOG_PATH": str(work / "logs"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    }
+
+
+def dbt(*args: str) -> list[str]:
+    executable = shutil.which("dbt")
+    if executable is None:
+        fail("dbt is not on PATH: run `make setup` and use `uv run` or .venv/bin/python")
+    return [executable, *args, "--target", "ci"]
+
+
+def plain_sql_plan(manifest: dict) -> list[tuple[str, str, str]]:
+    """(relation, materialization, compiled SQL) of every model, in dependency order."""
+    nodes = {
+        uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"
+    }
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(uid: str) -> None:
+        if uid in seen or uid not in nodes:
+            return
+        seen.add(uid)
+        for parent in nodes[uid]["depends_on"]["nodes"]:
+            visit(parent)
+        order.append(uid)
+
+    for uid in sorted(nodes):
+        visit(uid)
+    plan = []
+    for uid in order:
+        node = nodes[uid]
+        relation = f'"{node["schema"]}"."{node["alias"] or node["name"]}"'
+        kind = "view" if node["config"]["materialized"] == "view" else "table"
+        plan.append((relation, kind, node["compiled_code"]))
+    return plan
+
+
+def run_plain_sql(database: Path, plan: list[tuple[str, str, str]], schemas: set[str]) -> float:
+    import duckdb
+
+    started = time.perf_counter()
+    with duckdb.connect(str(database)) as connection:
+        for schema in sorted(schemas):
+            connection.execute(f'create schema if not exists "{schema}"')
+        for relation, kind, sql in plan:
+            connection.execute(f"create or replace {kind} {relation} as {sql}")
+    return time.perf_counter() - started
+
+
+def measure(scale: float, seed: int, work: Path) -> dict[str, float]:
+    work.mkdir(parents=True)
+    raw = work / "raw.duckdb"
+    env = dbt_env(raw, work)
+    figures = {"scale": scale}
+    demo_env = {**env, "DBT_DUCKDB_PATH": str(work / "demo" / "demo.duckdb")}
+    figures["make_demo_s"] = timed(
+        ["make", "-C", str(ROOT), "demo", f"SCALE={scale:g}", f"SEED={seed}"], demo_env
+    )
+    figures["generate_s"] = timed(
+        [sys.executable, str(GENERATOR), "--database", str(raw), "--scale", str(scale),
+         "--seed", str(seed)],
+        env,
+    )  # fmt: skip
+    import duckdb
+
+    with duckdb.connect(str(raw), read_only=True) as connection:
+        figures["order_items"] = connection.execute(
+            "select count(*) from raw.order_items"
+        ).fetchone()[0]
+
+    build_db = work / "build.duckdb"
+    shutil.copy(raw, build_db)
+    figures["dbt_build_s"] = timed(dbt("build"), dbt_env(build_db, work))
+
+    run_db = work / "run.duckdb"
+    shutil.copy(raw, run_db)
+    run_env = dbt_env(run_db, work)
+    timed(dbt("seed"), run_env)
+    figures["dbt_run_s"] = timed(dbt("run"), run_env)
+
+    manifest = json.loads((work / "target" / "manifest.json").read_text())
+    plan = plain_sql_plan(manifest)
+    sql_db = work / "sql.duckdb"
+    shutil.copy(raw, sql_db)
+    timed(dbt("seed"), dbt_env(sql_db, work))
+    schemas = {relation.split(".")[0].strip('"') for relation, _, _ in plan}
+    figures["plain_sql_s"] = run_plain_sql(sql_db, plan, schemas)
+    figures["build_ratio"] = figures["dbt_build_s"] / figures["plain_sql_s"]
+    figures["run_ratio"] = figures["dbt_run_s"] / figures["plain_sql_s"]
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=positive, action="append", help="repeatable; default 1")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    if not GENERATOR.exists():
+        fail(f"{GENERATOR.relative_to(ROOT)} is missing")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="benchmark-") as scratch:
+        for index, scale in enumerate(args.scale or [1.0]):
+            print(f"benchmark: scale {scale:g} ...", file=sys.stderr, flush=True)
+            rows.append(measure(scale, args.seed, Path(scratch) / str(index)))
+    header = (
+        f"{'scale':>6} {'order_items':>11} {'make demo s':>11} {'generate s':>10} "
+        f"{'dbt build s':>11} {'dbt run s':>9} {'plain SQL s':>11} {'build/SQL':>9} {'run/SQL':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        print(
+            f"{row['scale']:>6g} {row['order_items']:>11,} {row['make_demo_s']:>11.2f} "
+            f"{row['generate_s']:>10.2f} "
+            f"{row['dbt_build_s']:>11.2f} {row['dbt_run_s']:>9.2f} {row['plain_sql_s']:>11.2f} "
+            f"{row['build_ratio']:>9.2f} {row['run_ratio']:>7.2f}"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
