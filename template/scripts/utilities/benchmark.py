@@ -123,10 +123,13 @@ def run_plain_sql(database: Path, plan: list[tuple[str, str, str]], schemas: set
 
 def measure(scale: float, seed: int, work: Path) -> dict[str, float]:
     work.mkdir(parents=True)
-    raw = work / "raw.duckdb"
+    # Every copy has the same file name: DuckDB names the catalog after the file,
+    # and dbt's compiled SQL names it too.
+    raw = work / "source" / "warehouse.duckdb"
+    raw.parent.mkdir()
     env = dbt_env(raw, work)
     figures = {"scale": scale}
-    demo_env = {**env, "DBT_DUCKDB_PATH": str(work / "demo" / "demo.duckdb")}
+    demo_env = {**env, "DBT_DUCKDB_PATH": str(work / "demo" / "warehouse.duckdb")}
     figures["make_demo_s"] = timed(
         ["make", "-C", str(ROOT), "demo", f"SCALE={scale:g}", f"SEED={seed}"], demo_env
     )
@@ -142,20 +145,20 @@ def measure(scale: float, seed: int, work: Path) -> dict[str, float]:
             "select count(*) from raw.order_items"
         ).fetchone()[0]
 
-    build_db = work / "build.duckdb"
-    shutil.copy(raw, build_db)
+    build_db = work / "build" / "warehouse.duckdb"
+    shutil.copytree(raw.parent, build_db.parent)
     figures["dbt_build_s"] = timed(dbt("build"), dbt_env(build_db, work))
 
-    run_db = work / "run.duckdb"
-    shutil.copy(raw, run_db)
+    run_db = work / "run" / "warehouse.duckdb"
+    shutil.copytree(raw.parent, run_db.parent)
     run_env = dbt_env(run_db, work)
     timed(dbt("seed"), run_env)
     figures["dbt_run_s"] = timed(dbt("run"), run_env)
 
     manifest = json.loads((work / "target" / "manifest.json").read_text())
     plan = plain_sql_plan(manifest)
-    sql_db = work / "sql.duckdb"
-    shutil.copy(raw, sql_db)
+    sql_db = work / "sql" / "warehouse.duckdb"
+    shutil.copytree(raw.parent, sql_db.parent)
     timed(dbt("seed"), dbt_env(sql_db, work))
     schemas = {relation.split(".")[0].strip('"') for relation, _, _ in plan}
     figures["plain_sql_s"] = run_plain_sql(sql_db, plan, schemas)

@@ -1111,6 +1111,11 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], Path]:
     seed = parse_seed(args.seed) if args.seed is not None else None
     batch = parse_increment(args.increment) if args.increment is not None else 0
     path = resolve_database(args.database).resolve()
+    if path.stem.lower() in {"raw", "staging", "intermediate", "marts", "snapshots"}:
+        raise UsageError(
+            f"{path.name} would clash with schema {path.stem.lower()}: DuckDB names the "
+            "database after its file, so choose another file name (e.g. warehouse.duckdb)"
+        )
 
     try:
         import duckdb

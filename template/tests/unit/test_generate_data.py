@@ -334,6 +334,14 @@ def test_a_bad_scale_is_refused_and_writes_nothing(tmp_path: Path, scale: str) -
     assert not (tmp_path / "new").exists()
 
 
+def test_a_file_named_like_a_schema_is_refused(tmp_path: Path) -> None:
+    database = tmp_path / "new" / "raw.duckdb"
+    result = generate("--database", str(database))
+    assert result.returncode == 2
+    assert "raw.duckdb would clash with schema raw" in result.stderr
+    assert not (tmp_path / "new").exists()
+
+
 def test_loads_out_of_order_are_refused_and_leave_the_database_untouched(
     tmp_path: Path,
 ) -> None:
