@@ -40,9 +40,6 @@ VARIANTS = ("minimal", "defaults", "full")
 TARGET_MS_PER_FILE = 12.0
 PROJECT_NAME = "Bench Prototype"
 TIMEOUT_S = 900
-#: Never part of the template copy, even when no .gitignore excludes them yet.
-SKIP_PARTS = {".git", ".venv", "node_modules", ".ruff_cache", ".pytest_cache", "__pycache__"}
-
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Bench",
     "GIT_AUTHOR_EMAIL": "bench@example.invalid",
@@ -98,40 +95,6 @@ def timed(cmd: list[str], cwd: Path | None = None) -> float:
 
 def git(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return run(["git", *GIT_CONFIG, *args], cwd=cwd)
-
-
-# --------------------------------------------------------------------------
-# The template as a git repository
-# --------------------------------------------------------------------------
-def template_files() -> list[str]:
-    listed = run(
-        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
-        cwd=ROOT,
-    ).stdout.split("\0")
-    files = []
-    for name in sorted(set(filter(None, listed))):
-        path = ROOT / name
-        if SKIP_PARTS.intersection(Path(name).parts):
-            continue
-        if path.is_file() or path.is_symlink():  # listed but deleted: skip
-            files.append(name)
-    return files
-
-
-def make_template(workdir: Path) -> tuple[Path, str, int]:
-    version = (ROOT / "VERSION").read_text(encoding="utf-8").strip()
-    template = workdir / "template-repo"
-    template.mkdir()
-    files = template_files()
-    for name in files:
-        target = template / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, target, follow_symlinks=False)
-    git("init", "-q", cwd=template)
-    git("add", "-A", cwd=template)
-    git("commit", "-q", "--no-verify", "-m", f"bench: work tree of {ROOT}", cwd=template)
-    git("tag", f"v{version}", cwd=template)
-    return template, version, len(files)
 
 
 # --------------------------------------------------------------------------
@@ -259,18 +222,22 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
 
-    # The catalog imports Jinja, which comes with copier: import it only now.
-    sys.path.insert(0, str(ROOT / "extensions"))
+    # The catalog imports Jinja, which comes with copier: import it only now. The
+    # template is copied into a tagged git repository the way the tests do it.
+    sys.path[:0] = [str(ROOT / "extensions"), str(ROOT / "tests")]
     from catalog import named_variants
+    from rendering import snapshot, work_tree_files
 
     variants = named_variants()
     with tempfile.TemporaryDirectory(prefix="copier-bench-") as tmp:
         workdir = Path(tmp).resolve()
         try:
-            template, version, template_files_count = make_template(workdir)
+            template = snapshot(workdir / "template-repo")
+            version = (template / "VERSION").read_text(encoding="utf-8").strip()
+            template_files_count = len(work_tree_files())
             startups = [timed(copier("--version")) for _ in range(args.runs)]
             copier_version = "copier " + run(copier("--version")).stdout.split()[-1]
-        except BenchError as error:
+        except (BenchError, subprocess.CalledProcessError) as error:
             print(f"bench: cannot prepare the benchmark: {error}", file=sys.stderr)
             return 2
         startup = statistics.median(startups)
