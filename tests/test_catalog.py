@@ -10,10 +10,13 @@ from catalog import (
     COMPONENTS,
     DEFAULTS,
     KEYS,
+    airflow_requirements,
     closure,
+    dbt_requirements,
     errors,
     markdown_table,
     named_variants,
+    packages,
     requirements_sentence,
 )
 
@@ -114,3 +117,24 @@ def test_named_variants() -> None:
     assert variants["full"] == KEYS
     assert {f"only-{key}" for key in KEYS} <= set(variants)
     assert len(variants) == 3 + len(KEYS)
+
+
+def test_image_and_dbt_requirements_are_subsets_of_the_pins() -> None:
+    everything = list(KEYS)
+    pins = set(packages(everything))
+    airflow = airflow_requirements(everything)
+    dbt = dbt_requirements(everything)
+    assert set(airflow) <= pins and set(dbt) <= pins
+    names = {pin.split("==")[0] for pin in airflow}
+    assert "astronomer-cosmos" in names and "dbt-core" in names
+    # The image brings Airflow; packages no DAG imports stay out.
+    assert not names & {"apache-airflow", "permifrost", "lkml", "pre-commit", "pytest"}
+    assert {pin.split("==")[0] for pin in dbt} == {
+        "dbt-core",
+        "dbt-duckdb",
+        "dbt-snowflake",
+        "duckdb",
+        "snowflake-connector-python",
+    }
+    assert airflow_requirements(["snowflake"]) == []
+    assert "dbt-snowflake==1.12.4" not in dbt_requirements(["airflow"])
