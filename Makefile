@@ -9,6 +9,8 @@ VENV := .venv
 DEST ?= ../my-prototype
 NAME ?= My Prototype
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): the boots are CPU-bound, so one per core.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: help setup prototype test test-fast lint bench
 
@@ -24,10 +26,10 @@ setup: $(VENV)/.synced ## Create .venv with the template's pinned dev tools
 
 prototype: setup ## Render the default prototype into DEST (default ../my-prototype)
 	@test ! -e "$(DEST)" || { echo "$(DEST) exists already: choose another DEST=..." >&2; exit 1; }
-	$(VENV)/bin/copier copy --trust --defaults --vcs-ref HEAD -d project_name="$(NAME)" . "$(DEST)"
+	$(VENV)/bin/copier copy --trust --defaults --vcs-ref HEAD -d project_name="$(NAME)" "$(CURDIR)" "$(DEST)"
 
-test: setup ## Run every test, the slow boot of each named variant included
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+test: setup ## Run every test, the slow boot of each named variant included (JOBS processes)
+	$(VENV)/bin/python -m pytest -n $(JOBS) --dist worksteal $(PYTEST_ARGS)
 
 test-fast: setup ## Run the tests that do not boot variants
 	$(VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
