@@ -210,7 +210,7 @@ COMPONENTS: tuple[Component, ...] = (
         "security",
         "Security",
         "Data classification, PII detection, masking, audit logs and a compliance controls matrix.",
-        owns=("security",),
+        owns=("security", ".secrets.baseline"),
         dev_packages=("detect-secrets==1.5.0",),
     ),
 )

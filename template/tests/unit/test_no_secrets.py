@@ -1,0 +1,251 @@
+"""No file of this repository holds a credential-like value.
+
+The scan reads every file git would commit: the tracked ones and the untracked ones that
+.gitignore does not exclude (outside a git repository: every file but the environments and
+caches). It looks for what must never be committed, whatever the file type:
+
+- private keys: a PEM block of any kind (RSA, EC, OpenSSH, the encrypted PKCS#8 keys of
+  Snowflake key-pair authentication);
+- AWS access key ids and secret access keys, GitHub and Slack tokens, Slack webhook URLs;
+- a password inside a URL (``scheme://user:<password>@host``);
+- a secret setting with a literal value: a YAML key or an env-file variable named like a
+  secret (ending in password, passphrase, secret, token, api_key or private_key) whose value
+  is not empty and not a reference (``${VAR}``, ``{{ env_var('VAR') }}``), such as a
+  Snowflake ``password:`` in dbt/profiles.yml; and a non-empty default of such a variable in
+  ``env_var('NAME', 'default')``.
+
+Only what ALLOWED lists passes, by file and value, each with its reason. The scan is the
+standard library's ``re`` on purpose, so it runs in every variant of the repository; with the
+security component, tests/unit/test_detect_secrets.py adds detect-secrets and its baseline.
+The tests plant a fake credential of each kind (built at run time, so this file holds none)
+and check that the scan finds it.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+#: Literal values that pass, by (file, value), with the reason.
+ALLOWED: dict[tuple[str, str], str] = {
+    ("astronomer/docker-compose.yml", "postgres"): (
+        "the Astro CLI's own local Postgres password, reachable only on the local Compose network"
+    ),
+}
+#: Walked when the repository is not a git repository (git ls-files lists files otherwise).
+SKIP_DIRS = {
+    ".git",
+    ".venv",
+    ".tools",
+    ".local",
+    "node_modules",
+    "target",
+    "logs",
+    "dbt_packages",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    "reports",
+}
+
+SECRET_NAME = (
+    r"[A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api_key|apikey|private_key)"
+)
+#: Patterns found anywhere, in any file: (kind, pattern).
+ANYWHERE: list[tuple[str, re.Pattern[str]]] = [
+    ("private key", re.compile(r"-{5}BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-{5}")),
+    ("AWS access key id", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")),
+    (
+        "AWS secret access key",
+        re.compile(r"aws_secret_access_key[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9/+]{40}", re.IGNORECASE),
+    ),
+    ("GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})")),
+    ("Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    (
+        "Slack webhook URL",
+        re.compile(r"https://hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]+"),
+    ),
+]
+URL_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s:/@'\"`]+:(?P<value>[^\s:/@'\"`]+)@")
+YAML_SETTING = re.compile(
+    rf"^\s*(?:-\s+)?[\"']?(?P<key>{SECRET_NAME})[\"']?\s*:(?:\s+(?P<value>.*?))?\s*$",
+    re.IGNORECASE,
+)
+ENV_SETTING = re.compile(
+    rf"^\s*(?:export\s+)?(?P<key>{SECRET_NAME})\s*=(?P<value>.*?)\s*$", re.IGNORECASE
+)
+ENV_VAR_DEFAULT = re.compile(
+    rf"env_var\(\s*[\"'](?P<key>{SECRET_NAME})[\"']\s*,\s*[\"'](?P<value>[^\"']+)[\"']",
+    re.IGNORECASE,
+)
+#: Values that are no literal: empty, null, a boolean, a YAML block start, a <placeholder>,
+#: a reference.
+NOT_LITERAL = re.compile(
+    r"^(?:|null|~|true|false|[|>][-+]?|<[^<>]+>|\$\{.*\}|\$[A-Za-z_][A-Za-z0-9_]*|\{\{.*\}\})$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str
+    line: int
+    kind: str
+    value: str
+
+    def __str__(self) -> str:
+        shown = self.value[:4] + "..." if len(self.value) > 4 else "..."
+        return f"{self.path}:{self.line}: {self.kind} ({shown})"
+
+
+def is_env_file(path: str) -> bool:
+    name = Path(path).name
+    return name == ".env" or name.startswith(".env.") or ".env" in Path(name).suffixes
+
+
+def literal(value: str) -> str:
+    """The value of a setting without quotes and trailing comment."""
+    value = value.strip()
+    if value[:1] in {'"', "'"} and value[-1:] == value[:1] and len(value) >= 2:
+        return value[1:-1]
+    return re.sub(r"\s+#.*$", "", value)
+
+
+def scan_text(path: str, text: str) -> list[Finding]:
+    """The credential-like values of one file (``path`` relative to the repository)."""
+    found = []
+    yaml_file = path.endswith((".yml", ".yaml"))
+    for number, line in enumerate(text.splitlines(), start=1):
+        for kind, pattern in ANYWHERE:
+            found += [Finding(path, number, kind, m.group(0)) for m in pattern.finditer(line)]
+        candidates = [("password in a URL", m) for m in URL_PASSWORD.finditer(line)]
+        candidates += [("env_var() default", m) for m in ENV_VAR_DEFAULT.finditer(line)]
+        setting = (YAML_SETTING if yaml_file else ENV_SETTING).match(line)
+        if setting and (yaml_file or is_env_file(path)):
+            candidates.append((f"literal {setting.group('key')}", setting))
+        for kind, match in candidates:
+            value = literal(match.group("value") or "")
+            if not NOT_LITERAL.match(value) and (path, value) not in ALLOWED:
+                found.append(Finding(path, number, kind, value))
+    return found
+
+
+def committed_files(root: Path) -> list[Path]:
+    """The files git would commit (tracked and not ignored), or all but the skipped folders."""
+    git = shutil.which("git")
+    if git:
+        listing = subprocess.run(
+            [git, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=root,
+            capture_output=True,
+            check=False,
+        )
+        if listing.returncode == 0:
+            names = {name for name in listing.stdout.decode().split("\0") if name}
+            return sorted(root / name for name in names if (root / name).is_file())
+    return sorted(
+        path
+        for path in root.rglob("*")
+        if path.is_file() and not SKIP_DIRS.intersection(path.relative_to(root).parts)
+    )
+
+
+def scan(root: Path) -> list[Finding]:
+    found = []
+    for path in committed_files(root):
+        data = path.read_bytes()
+        if b"\0" in data[:8192]:
+            continue  # binary
+        found += scan_text(path.relative_to(root).as_posix(), data.decode("utf-8", "replace"))
+    return found
+
+
+# ------------------------------------------------------------------------ fake credentials
+# Built at run time from pieces, so that no scanner finds them in this file.
+FAKE_AWS_ID = "AKIA" + "Z7Q2" * 4
+FAKE_PEM = (
+    "-----" + "BEGIN " + "PRIVATE KEY" + "-----\nMIIEvQIBADANBg\n-----END " + "PRIVATE KEY-----"
+)
+FAKE_PHRASE = "Wq8" + "-tr0ub4dor-" + "x9"
+PLANTS: dict[str, tuple[str, str]] = {
+    "private key": ("keys/rsa_key.p8.txt", FAKE_PEM + "\n"),
+    "AWS access key id": ("scripts/upload.py", f'KEY_ID = "{FAKE_AWS_ID}"\n'),
+    "AWS secret access key": (
+        "config/aws.ini",
+        "aws_secret_access_key = " + "wJalr" + "XUtnFEMI/K7MDENG/bPxRfiCY" + "EXAMPLEKEY" + "\n",
+    ),
+    "GitHub token": ("docs/notes.md", "token " + "ghp_" + "a1B2" * 9 + "\n"),
+    "Slack webhook URL": (
+        "airflow/config/alerts.md",
+        "https://hooks.slack.com" + "/services/T0123ABCD/B0123ABCD/" + "abcDEF123ghiJKL\n",
+    ),
+    "password in a URL": (
+        "airflow/config/airflow.cfg",
+        "sql_alchemy_conn = postgresql://airflow:" + FAKE_PHRASE + "@db:5432/airflow\n",
+    ),
+    "literal password": (
+        "dbt/profiles.yml",
+        f"x:\n  outputs:\n    prod:\n      type: snowflake\n      password: {FAKE_PHRASE}\n",
+    ),
+    "literal SNOWFLAKE_PRIVATE_KEY_PASSPHRASE": (
+        ".env.example",
+        f"SNOWFLAKE_PRIVATE_KEY_PASSPHRASE='{FAKE_PHRASE}'\n",
+    ),
+    "env_var() default": (
+        "dbt/profiles.yml",
+        "password: \"{{ env_var('SNOWFLAKE_PASSWORD', '" + FAKE_PHRASE + "') }}\"\n",
+    ),
+}
+
+
+def test_no_file_holds_a_credential_like_value(root: Path) -> None:
+    found = scan(root)
+    assert not found, (
+        "credential-like values in files git would commit (move them to .env, which is "
+        "gitignored, and reference them as ${VAR} or {{ env_var('VAR') }}):\n"
+        + "\n".join(map(str, found))
+    )
+
+
+@pytest.mark.parametrize("kind", sorted(PLANTS))
+def test_a_planted_credential_is_found(kind: str, tmp_path: Path) -> None:
+    relative, content = PLANTS[kind]
+    (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / relative).write_text(content)
+    found = scan(tmp_path)
+    assert [(f.path, f.kind) for f in found] == [(relative, kind)], found
+
+
+def test_a_key_planted_in_a_copy_of_this_repository_is_found(root: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    for path in committed_files(root):
+        target = copy / path.relative_to(root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    readme = copy / "README.md"
+    readme.write_text(readme.read_text() + f"\nDeploy key id: {FAKE_AWS_ID}\n")
+    found = scan(copy)
+    assert [(f.path, f.kind) for f in found] == [("README.md", "AWS access key id")], found
+
+
+@pytest.mark.parametrize(
+    ("path", "line"),
+    [
+        ("docker-compose.yml", "  POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}"),
+        ("dbt/profiles.yml", "  private_key_passphrase: \"{{ env_var('SNOWFLAKE_KEY', '') }}\""),
+        ("astronomer/astronomer.yaml", "      is_secret: true"),
+        ("astronomer/airflow_settings.yaml", "      conn_password:"),
+        (".env.example", "POSTGRES_PASSWORD="),
+        ("airflow/config/airflow.env", "AIRFLOW__SECRETS__BACKEND=airflow.secrets.Backend"),
+        ("docs/setup.md", "postgresql://airflow:${POSTGRES_PASSWORD}@postgres/airflow"),
+        ("docs/setup.md", "snowflake://<user>:<password>@<account>/"),
+        ("astronomer/docker-compose.yml", "  conn: postgresql://postgres:" + "postgres@postgres"),
+    ],
+)
+def test_references_and_empty_settings_pass(path: str, line: str) -> None:
+    assert scan_text(path, line + "\n") == []
