@@ -150,6 +150,8 @@ COMPONENTS: tuple[Component, ...] = (
         "Prometheus, the statsd exporter for Airflow metrics, alert rules and Alertmanager.",
         requires=("airflow",),
         owns=("monitoring",),
+        # Airflow's StatsD client (the Airflow image has it; the local .venv needs it).
+        packages=("statsd==4.0.1",),
     ),
     Component(
         "qlik",

@@ -3,7 +3,8 @@
 On the DuckDB targets it runs scripts/utilities/generate_data.py, the replication stand-in:
 the initial load when the warehouse has no batch yet, else the next business day's
 increment. It returns the generator's manifest (what was inserted, updated, soft-deleted),
-so it lands in XCom for the tasks after it. On a real warehouse the raw schema is filled
+so it lands in XCom for the tasks after it, and sends its row counts and load time as
+metrics (orchestration/metrics.py). On a real warehouse the raw schema is filled
 by the replication tool, and the operator only says so.
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
-from orchestration import settings
+from orchestration import metrics, settings
 
 
 def landed_batches(database: Path) -> int:
@@ -84,4 +85,5 @@ class LandSampleDataOperator(BaseOperator):
                 f"generate_data.py exited with {result.returncode}: {result.stderr.strip()}"
             )
         manifest = json.loads(result.stdout)
+        metrics.landed(manifest)
         return {"target": target, "landed": True, **manifest}
