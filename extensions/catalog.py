@@ -187,13 +187,15 @@ COMPONENTS: tuple[Component, ...] = (
         "Values for the official Apache Airflow Helm chart.",
         requires=("kubernetes",),
         owns=("infrastructure/helm",),
-        dev_packages=("helm-python-sdk==0.2.2",),
+        # jsonschema validates the Airflow chart's values against the schema kept beside them.
+        dev_packages=("helm-python-sdk==0.2.2", "jsonschema==4.26.0"),
     ),
     Component(
         "ansible",
         "Ansible",
         "Ansible playbooks and roles for the hosts around the platform.",
         owns=("infrastructure/ansible",),
+        dev_packages=("ansible-core==2.19.14", "ansible-lint==26.1.0"),
     ),
     Component(
         "github_actions",
