@@ -160,11 +160,12 @@ INTEGRATIONS: dict[str, Integration] = {
     ),
     "security": Integration(
         "Security",
-        "Snowflake masking policies and audit views, secret scanning",
+        "the classification policy, Snowflake masking policies and audit views (their setup SQL "
+        "comes with snowflake), secret scanning",
         (
             "security/data_classification/policy.yml",
-            "security/data_classification/masking_setup.sql",
-            "security/audit_logs/*.sql",
+            "dbt/macros/masking_policies.sql",
+            "security/pii_detection/*.py",
             "security/compliance/controls.yml",
             ".secrets.baseline",
         ),
