@@ -60,7 +60,10 @@ def snapshot(dst: Path, root: Path = ROOT) -> Path:
     return dst
 
 
-def render(template: Path, dst: Path, components: Iterable[str], **answers: object) -> Path:
+def render(
+    template: Path, dst: Path, components: Iterable[str], *, ref: str = "HEAD", **answers: object
+) -> Path:
+    """Render ``template`` at git ref ``ref`` into ``dst`` with the given components."""
     data = {"project_name": PROJECT_NAME, "components": list(components), **answers}
     run_copy(
         str(template),
@@ -68,7 +71,7 @@ def render(template: Path, dst: Path, components: Iterable[str], **answers: obje
         data=data,
         defaults=True,
         unsafe=True,
-        vcs_ref="HEAD",
+        vcs_ref=ref,
         quiet=True,
     )
     return dst

@@ -1,0 +1,92 @@
+"""Every variant renders what release 0.1.0 rendered, but for the deliberate changes.
+
+``tests/render_changes.toml`` lists each deliberate change to the rendered output
+since the last release (a path added, removed or changed, with the reason). Each
+named and pairwise variant is rendered at the last release and at HEAD; every
+difference must be one that the list allows, so a refactoring of the template
+cannot change a prototype by accident.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+from catalog import named_variants, pairwise_variants
+from releases import releases, template_with_releases
+from rendering import ROOT, render, tree_bytes
+
+VARIANTS = {**named_variants(), **pairwise_variants()}
+CHANGES_FILE = ROOT / "tests" / "render_changes.toml"
+KINDS = ("added", "removed", "changed")
+#: Lines of the answers file that name the template's commit and source, not the answers.
+ANSWERS_META = re.compile(rb"^_(commit|src_path): .*\n", re.MULTILINE)
+
+
+def allowed_changes() -> list[dict[str, object]]:
+    entries = tomllib.loads(CHANGES_FILE.read_text(encoding="utf-8")).get("change", [])
+    for entry in entries:
+        assert entry.get("kind") in KINDS, f"render_changes.toml: bad kind in {entry}"
+        assert entry.get("paths") and entry.get("why"), f"render_changes.toml: {entry}"
+    return entries
+
+
+def differences(old: dict[str, bytes], new: dict[str, bytes]) -> dict[str, str]:
+    found = {}
+    for path in sorted(old.keys() | new.keys()):
+        if path not in new:
+            found[path] = "removed"
+        elif path not in old:
+            found[path] = "added"
+        elif old[path] != new[path]:
+            if path == ".copier-answers.yml" and ANSWERS_META.sub(
+                b"", old[path]
+            ) == ANSWERS_META.sub(b"", new[path]):
+                continue
+            found[path] = "changed"
+    return found
+
+
+def unexplained(found: dict[str, str], entries: list[dict[str, object]]) -> list[str]:
+    return [
+        f"{kind}: {path}"
+        for path, kind in found.items()
+        if not any(
+            entry["kind"] == kind and any(fnmatch.fnmatchcase(path, g) for g in entry["paths"])
+            for entry in entries
+        )
+    ]
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return template_with_releases(tmp_path_factory.mktemp("template") / "repo")
+
+
+def test_differences_are_found_and_matched() -> None:
+    old = {"a": b"1", "b": b"2", "c": b"3"}
+    new = {"a": b"1", "b": b"two", "d": b"4"}
+    found = differences(old, new)
+    assert found == {"b": "changed", "c": "removed", "d": "added"}
+    entries = [{"kind": "changed", "paths": ["b"], "why": "w"}, {"kind": "added", "paths": ["*"]}]
+    assert unexplained(found, entries) == ["removed: c"]
+    answers = b"_commit: v0.1.0\n_src_path: /a\nproject_name: X\n"
+    moved = b"_commit: v0.1.0-3-gabc\n_src_path: /b\nproject_name: X\n"
+    assert differences({".copier-answers.yml": answers}, {".copier-answers.yml": moved}) == {}
+    assert allowed_changes() is not None and releases(), "releases.toml names no release"
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_variant_renders_as_the_last_release(template: Path, tmp_path: Path, name: str) -> None:
+    last = releases()[-1]
+    components = VARIANTS[name]
+    old = render(template, tmp_path / "old", components, ref=last.tag)
+    new = render(template, tmp_path / "new", components)
+    problems = unexplained(differences(tree_bytes(old), tree_bytes(new)), allowed_changes())
+    assert not problems, (
+        f"{name} renders differently from {last.tag} where tests/render_changes.toml "
+        "allows no change:\n" + "\n".join(problems)
+    )
