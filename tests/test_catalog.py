@@ -81,16 +81,16 @@ def test_requirements_exist_and_have_no_cycle() -> None:
 def test_owned_paths_are_disjoint() -> None:
     seen: dict[str, str] = {}
     for component in COMPONENTS:
-        for path in component.owns:
+        for path in component.home:
             assert path not in seen, f"{path} owned by {seen.get(path)} and {component.key}"
             seen[path] = component.key
 
 
 def test_nested_paths_require_their_parent_owner() -> None:
     """A path inside another component's folder needs that component."""
-    owner = {path: c.key for c in COMPONENTS for path in c.owns}
+    owner = {path: c.key for c in COMPONENTS for path in c.home}
     for component in COMPONENTS:
-        for path in component.owns:
+        for path in component.home:
             parent = path.rsplit("/", 1)[0] if "/" in path else None
             if parent in owner:
                 assert owner[parent] in closure([component.key])

@@ -21,7 +21,9 @@ from rendering import ROOT, render, tree_bytes
 
 VARIANTS = {**named_variants(), **pairwise_variants()}
 CHANGES_FILE = ROOT / "tests" / "render_changes.toml"
-KINDS = ("added", "removed", "changed")
+#: added, removed, changed; reordered: the same words, in another order (a part of a shared
+#: file that now comes in catalog order).
+KINDS = ("added", "removed", "changed", "reordered")
 #: Lines of the answers file that name the template's commit and source, not the answers.
 ANSWERS_META = re.compile(rb"^_(commit|src_path): .*\n", re.MULTILINE)
 
@@ -35,6 +37,7 @@ def allowed_changes() -> list[dict[str, object]]:
 
 
 def differences(old: dict[str, bytes], new: dict[str, bytes]) -> dict[str, str]:
+    """{path: added | removed | changed | reordered} between two rendered trees."""
     found = {}
     for path in sorted(old.keys() | new.keys()):
         if path not in new:
@@ -46,7 +49,8 @@ def differences(old: dict[str, bytes], new: dict[str, bytes]) -> dict[str, str]:
                 b"", old[path]
             ) == ANSWERS_META.sub(b"", new[path]):
                 continue
-            found[path] = "changed"
+            same_words = sorted(old[path].split()) == sorted(new[path].split())
+            found[path] = "reordered" if same_words else "changed"
     return found
 
 
@@ -55,7 +59,9 @@ def unexplained(found: dict[str, str], entries: list[dict[str, object]]) -> list
         f"{kind}: {path}"
         for path, kind in found.items()
         if not any(
-            entry["kind"] == kind and any(fnmatch.fnmatchcase(path, g) for g in entry["paths"])
+            # a change the list allows; a reordering is a change, too
+            entry["kind"] in ({kind, "changed"} if kind == "reordered" else {kind})
+            and any(fnmatch.fnmatchcase(path, g) for g in entry["paths"])
             for entry in entries
         )
     ]
@@ -67,12 +73,14 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_differences_are_found_and_matched() -> None:
-    old = {"a": b"1", "b": b"2", "c": b"3"}
-    new = {"a": b"1", "b": b"two", "d": b"4"}
+    old = {"a": b"1", "b": b"2", "c": b"3", "e": b"x y\nz"}
+    new = {"a": b"1", "b": b"two", "d": b"4", "e": b"z x\ny"}
     found = differences(old, new)
-    assert found == {"b": "changed", "c": "removed", "d": "added"}
+    assert found == {"b": "changed", "c": "removed", "d": "added", "e": "reordered"}
+    assert unexplained({"e": "reordered"}, [{"kind": "changed", "paths": ["e"]}]) == []
+    assert unexplained({"e": "changed"}, [{"kind": "reordered", "paths": ["e"]}]) == ["changed: e"]
     entries = [{"kind": "changed", "paths": ["b"], "why": "w"}, {"kind": "added", "paths": ["*"]}]
-    assert unexplained(found, entries) == ["removed: c"]
+    assert unexplained(found, entries) == ["removed: c", "reordered: e"]
     answers = b"_commit: v0.1.0\n_src_path: /a\nproject_name: X\n"
     moved = b"_commit: v0.1.0-3-gabc\n_src_path: /b\nproject_name: X\n"
     assert differences({".copier-answers.yml": answers}, {".copier-answers.yml": moved}) == {}

@@ -144,7 +144,7 @@ def components_markdown() -> str:
         "| | yes |",
     ]
     for c in CATALOG.COMPONENTS:
-        owns = ", ".join(f"`{_owned(path)}`" for path in c.owns)
+        owns = ", ".join(f"`{_owned(path)}`" for path in c.home)
         requires = ", ".join(f"[{r}]({r}.md)" for r in c.requires)
         default = "yes" if c.default else ""
         rows.append(f"| [{c.label}]({c.key}.md) | `{c.key}` | {owns} | {requires} | {default} |")
@@ -184,14 +184,14 @@ def _conditional_paths(key: str, under: str) -> list[Path]:
 
 def _readmes(key: str) -> list[Path]:
     """The READMEs of the folders this component renders."""
-    owned = [PurePosixPath(path) for path in CATALOG.BY_KEY[key].owns]
+    owned = [PurePosixPath(path) for path in CATALOG.BY_KEY[key].home]
     found = []
     for readme in sorted(TEMPLATE.rglob("README.md*")):
         rendered = PurePosixPath(_rendered(readme))
         if rendered.parts[0] == "tests":
             continue
         owner = max(
-            (p for p in CATALOG.owned_paths(CATALOG.KEYS) if _under(rendered, PurePosixPath(p))),
+            (p for p in CATALOG.home_paths(CATALOG.KEYS) if _under(rendered, PurePosixPath(p))),
             key=len,
             default=None,
         )
@@ -219,7 +219,7 @@ def facts_markdown(key: str, config: MkDocsConfig) -> str:
     ]
     if required_by:
         lines.append("- **required by**: " + ", ".join(f"[{k}]({k}.md)" for k in required_by))
-    lines.append("- **renders**: " + ", ".join(f"`{_owned(p)}`" for p in c.owns))
+    lines.append("- **renders**: " + ", ".join(f"`{_owned(p)}`" for p in c.home))
     if c.packages:
         lines.append("- **packages**: " + ", ".join(f"`{p}`" for p in c.packages))
     if c.dev_packages:
