@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # Test processes (pytest-xdist): the boots are CPU-bound, so one per core.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: help setup prototype test test-fast lint bench docs
+.PHONY: help setup prototype test test-fast lint bench docs sync
 
 help: ## List the commands
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -34,9 +34,13 @@ test: setup ## Run every test, the slow boot of each named variant included (JOB
 test-fast: setup ## Run the tests that do not boot variants
 	$(VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
+sync: setup ## Rewrite what the component catalog decides (copier.yml's choices, README table, CI matrix)
+	$(VENV)/bin/python scripts/sync.py
+
 lint: setup ## ruff on the template's own Python
 	$(VENV)/bin/ruff check extensions tests scripts docs
 	$(VENV)/bin/ruff format --check extensions tests scripts docs
+	$(VENV)/bin/python scripts/sync.py --check
 
 docs: setup ## Build the documentation site into site/ (mkdocs build --strict)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site

@@ -386,6 +386,22 @@ def tools(selection: object) -> list[Tool]:
     return list(found.values())
 
 
+def tools_data(selection: object) -> list[dict[str, object]]:
+    """The system tools of the chosen components as plain data (the rendered prerequisites)."""
+    return [
+        {
+            "command": tool.command,
+            "why": tool.why,
+            "install": tool.install,
+            "apt": list(tool.apt),
+            "minimum": list(tool.minimum),
+            "required": tool.required,
+            "version_args": list(tool.version_args),
+        }
+        for tool in tools(selection)
+    ]
+
+
 def apt_packages(selection: object) -> list[str]:
     """The Debian packages that provide the chosen components' system tools."""
     return sorted({package for tool in tools(selection) for package in tool.apt})
@@ -512,6 +528,8 @@ class CatalogExtension(Extension):
         environment.filters["dp_excluded_paths"] = excluded_paths
         environment.filters["dp_fragments"] = fragments
         environment.globals["dp_slot"] = slot
+        environment.filters["dp_tools"] = tools_data
+        environment.filters["dp_apt_packages"] = apt_packages
         environment.filters["dp_packages"] = packages
         environment.filters["dp_dbt_requirements"] = dbt_requirements
         environment.filters["dp_airflow_requirements"] = airflow_requirements

@@ -16,6 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "extensions"))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 #: Under CI=true a check whose tool is missing fails instead of skipping.
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

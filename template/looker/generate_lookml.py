@@ -9,8 +9,8 @@ This script turns them into LookML so Looker never drifts from dbt:
   and sum/average measures of the amount-like columns;
 - ``explores/generated/<mart>.explore.lkml``: one explore per mart, joined
   many_to_one to the marts its dbt ``relationships`` tests point at;
-- ``models/<dbt project>.model.lkml``: the connection named in
-  ``data_sources/snowflake_connection.json`` and the includes.
+- ``models/marts.model.lkml``: the model ``marts`` (the explores of the dbt marts),
+  with the connection named in ``data_sources/snowflake_connection.json`` and the includes.
 
 Those three places belong to the generator: every run rewrites them whole (a mart
 removed from dbt loses its view). Hand-written LookML lives elsewhere
@@ -303,7 +303,11 @@ def model(connection: str) -> dict:
     }
 
 
-def render(marts: list[Mart], connection: str, model_name: str) -> dict[str, str]:
+#: The Looker model of the generated explores (its file is models/<MODEL>.model.lkml).
+MODEL = "marts"
+
+
+def render(marts: list[Mart], connection: str, model_name: str = MODEL) -> dict[str, str]:
     """Every generated file, relative path -> text."""
     files = {}
     for mart in marts:
@@ -349,8 +353,7 @@ def generate(manifest_path: Path, project: Path) -> dict[str, str]:
         raise GenerationError(f"no LookML project folder at {project}: pass --project looker")
     manifest = load_manifest(manifest_path)
     marts = read_marts(manifest, manifest_path)
-    model_name = manifest["metadata"]["project_name"]
-    return render(marts, connection_name(project), model_name)
+    return render(marts, connection_name(project))
 
 
 def main(argv: list[str] | None = None) -> int:

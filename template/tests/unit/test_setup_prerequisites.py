@@ -1,18 +1,17 @@
-"""scripts/setup/check_prerequisites.py finds missing and too old tools, by component.
+"""scripts/setup/check_prerequisites.py finds missing and too old tools, and installs them.
 
-The script runs before `make setup`, so it reads .copier-answers.yml without PyYAML: its
-reading must equal PyYAML's. On a PATH of fake tools it reports each missing required tool
-of the chosen components and a too old GNU Make, and exits 1.
+The tools of the chosen components come from scripts/setup/prerequisites.json. On a PATH
+of fake tools the script reports each missing required tool and a too old GNU Make, and
+exits 1; with --install it asks apt-get for exactly the missing tools' packages.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-
-import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "setup" / "check_prerequisites.py"
@@ -21,37 +20,42 @@ sys.path.insert(0, str(SCRIPT.parent))
 import check_prerequisites as prerequisites  # noqa: E402
 
 
-def fake_tool(folder: Path, name: str, output: str) -> None:
+def fake_tool(folder: Path, name: str, script: str) -> None:
     path = folder / name
-    path.write_text(f"#!/bin/sh\necho '{output}'\n")
+    path.write_text(f"#!/bin/sh\n{script}\n")
     path.chmod(0o755)
 
 
-def test_the_answers_are_read_as_yaml_reads_them(root: Path) -> None:
-    data = yaml.safe_load((root / ".copier-answers.yml").read_text())
-    assert prerequisites.read_answers(root / ".copier-answers.yml") == (
-        str(data["python_version"]),
-        data.get("components") or [],
-    )
-
-
-def test_missing_and_old_tools_are_reported(root: Path, tmp_path: Path) -> None:
-    fake_tool(tmp_path, "git", "git version 2.39.5")
-    fake_tool(tmp_path, "make", "GNU Make 3.81")
-    (tmp_path / "python3").symlink_to(sys.executable)
-    run = subprocess.run(
-        [sys.executable, str(SCRIPT)],
-        env={**os.environ, "PATH": str(tmp_path)},
+def run(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        env={**os.environ, "PATH": str(path)},
         capture_output=True,
         text=True,
         check=False,
     )
-    assert run.returncode == 1, run.stdout + run.stderr
-    lines = run.stdout.splitlines()
+
+
+def test_the_prerequisites_name_the_python_and_tools_of_this_repository(root: Path) -> None:
+    data = json.loads((root / "scripts" / "setup" / "prerequisites.json").read_text())
+    python, tools = prerequisites.read_prerequisites()
+    assert python == data["python_version"]
+    assert [t.command for t in tools] == [entry["command"] for entry in data["tools"]]
+    for tool in tools:
+        assert tool.why and tool.install, tool
+
+
+def test_missing_and_old_tools_are_reported(tmp_path: Path) -> None:
+    fake_tool(tmp_path, "git", "echo 'git version 2.39.5'")
+    fake_tool(tmp_path, "make", "echo 'GNU Make 3.81'")
+    (tmp_path / "python3").symlink_to(sys.executable)
+    result = run(tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
     assert any(line.startswith("ok") and "git 2.39.5" in line for line in lines)
     assert any(line.startswith("TOO OLD") and "make 3.81 (needs 3.82+)" in line for line in lines)
-    python, components = prerequisites.read_answers(root / ".copier-answers.yml")
-    for tool in prerequisites.tools_for(python, components):
+    python, tools = prerequisites.read_prerequisites()
+    for tool in prerequisites.tools_for(python, tools):
         if tool.command in {"git", "make", "python3"}:
             continue
         level = "MISSING " if tool.required else "missing (recommended)"
@@ -62,9 +66,29 @@ def test_missing_and_old_tools_are_reported(root: Path, tmp_path: Path) -> None:
     assert any("GB free" in line for line in lines)
 
 
-def test_the_tools_follow_the_components() -> None:
-    commands = {t.command for t in prerequisites.tools_for("3.11", ["snowflake", "prometheus"])}
-    assert {"git", "make", "python3", "python3.11", "openssl", "promtool", "amtool"} <= commands
-    assert "java" not in commands
-    jenkins = [t.command for t in prerequisites.tools_for("3.11", ["github_actions", "jenkins"])]
-    assert jenkins.count("node") == 1 and "java" in jenkins
+def test_install_asks_apt_get_for_the_missing_packages(tmp_path: Path) -> None:
+    calls = tmp_path / "calls.txt"
+    for name in ("git", "make"):
+        fake_tool(tmp_path, name, f"echo '{name} 4.4'")
+    (tmp_path / "python3").symlink_to(sys.executable)
+    fake_tool(tmp_path, "apt-get", f'echo "apt-get $*" >> {calls}')
+    fake_tool(tmp_path, "sudo", '"$@"')
+    run(tmp_path, "--install")
+    python, tools = prerequisites.read_prerequisites()
+    wanted = sorted({p for t in tools if t.required for p in t.apt})
+    asked = calls.read_text().splitlines() if calls.exists() else []
+    if wanted:
+        assert asked[-1] == "apt-get install -y --no-install-recommends " + " ".join(wanted)
+    else:
+        assert not asked, "nothing is missing, yet apt-get was called"
+
+
+def test_a_broken_prerequisites_file_says_how_to_restore_it(tmp_path: Path) -> None:
+    broken = tmp_path / "prerequisites.json"
+    broken.write_text("{not json")
+    try:
+        prerequisites.read_prerequisites(broken)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a malformed prerequisites.json was read without an error")
