@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import fnmatch
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from catalog import KEYS, expected_paths, named_variants, pairwise_variants, valid_pairs
+from conftest import require_tool
 from copier import run_copy
 from rendering import NOT_PARSED, parse_data_file, render, rendered_files, snapshot, tree_bytes
 
@@ -94,3 +97,16 @@ def test_snowflake_questions_only_with_snowflake(template: Path, tmp_path: Path)
     recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert not [key for key in recorded if key.startswith("snowflake_")]
     assert "prod:" not in (project / "dbt" / "profiles.yml").read_text()
+
+
+def test_the_full_render_passes_its_own_ruff(template: Path, tmp_path: Path) -> None:
+    """The rendered repo's `make lint` runs ruff with its own pyproject; a slip in the
+    template's Python fails here in seconds instead of in every boot."""
+    ruff = Path(sys.executable).parent / "ruff"
+    require_tool(ruff.exists(), "ruff in the template's .venv")
+    project = render(template, tmp_path / "full", named_variants()["full"])
+    for command in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
+        result = subprocess.run(
+            [str(ruff), *command], cwd=project, capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, f"ruff {command[0]} fails on the render:\n{result.stdout}"

@@ -144,7 +144,12 @@ def tools_for(python: str, components_tools: list[Tool]) -> list[Tool]:
 def install_missing(tools: list[Tool]) -> int:
     """apt-get install the packages of the required tools that are not on PATH."""
     packages = sorted(
-        {p for t in tools if t.required and t.apt and shutil.which(t.command) is None for p in t.apt}
+        {
+            p
+            for t in tools
+            if t.required and t.apt and shutil.which(t.command) is None
+            for p in t.apt
+        }
     )
     if not packages:
         print("Nothing to install: every required tool with a Debian package is here.")
