@@ -20,12 +20,15 @@ so it imports nothing but the standard library and Jinja.
 
 from __future__ import annotations
 
+import fnmatch
 import itertools
+import json
+import os
 import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from jinja2 import Environment, pass_context
 from jinja2.ext import Extension
@@ -36,7 +39,7 @@ COMPONENTS_DIR = ROOT / "components"
 FRAGMENTS = "fragments"
 #: The keys a component entry may hold; any other key is a typo and stops the load.
 ENTRY_KEYS = frozenset(
-    {"label", "help", "position", "default", "requires", "home", "owns", "packages",
+    {"label", "help", "position", "default", "core", "requires", "home", "owns", "packages",
      "dev_packages", "with", "tools"}
 )  # fmt: skip
 TOOL_KEYS = frozenset({"command", "why", "apt", "url", "minimum", "required", "version_args"})
@@ -77,6 +80,8 @@ class Component:
     #: Further paths rendered only when it is chosen (its tests, its files in shared folders).
     extra: tuple[str, ...] = ()
     default: bool = False
+    #: Part of the named variant "core" (the defaults plus these).
+    core: bool = False
     packages: tuple[str, ...] = ()
     dev_packages: tuple[str, ...] = ()
     #: Packages installed only when another component is chosen too: {other: packages}.
@@ -141,6 +146,7 @@ def load_component(folder: Path) -> Component:
         home=_strings(entry["home"], f"{where}: home"),
         extra=_strings(entry.get("owns", []), f"{where}: owns"),
         default=bool(entry.get("default", False)),
+        core=bool(entry.get("core", False)),
         packages=_strings(entry.get("packages", []), f"{where}: packages"),
         dev_packages=_strings(entry.get("dev_packages", []), f"{where}: dev_packages"),
         with_packages={
@@ -183,15 +189,6 @@ ALWAYS: tuple[str, ...] = (
     "scripts",
     "tests",
 )
-#: Folders that several components share: {path: folder}, the path rendered when a chosen
-#: component has its home below the folder.
-SHARED_FOLDERS: dict[str, str] = {
-    "cicd": "cicd",
-    "infrastructure": "infrastructure",
-    "tests/cicd": "cicd",
-    "tests/infrastructure": "infrastructure",
-}
-
 #: Python packages of every rendered repository (dbt is always on).
 ALWAYS_PACKAGES: tuple[str, ...] = (
     "dbt-core==1.11.16",
@@ -327,27 +324,80 @@ def expected_paths(selection: Iterable[str]) -> set[str]:
     return set(ALWAYS) | owned | {path.split("/")[0] for path in owned}
 
 
-def owns_under(selection: object, top: str) -> bool:
-    """Whether a chosen component has its home under the folder ``top``."""
-    return any(
-        path == top or path.startswith(top + "/")
-        for path in home_paths(k for k in _as_list(selection) if k in BY_KEY)
+def _template_tree() -> tuple[list[str], list[str]]:
+    """Every file under template/ by its rendered path (``.jinja`` dropped), and every folder."""
+    root = ROOT / "template"
+    files = sorted(
+        (Path(folder) / name).relative_to(root).as_posix().removesuffix(".jinja")
+        for folder, _, names in os.walk(root)
+        for name in names
     )
+    folders = sorted({str(parent) for f in files for parent in PurePosixPath(f).parents} - {"."})
+    return files, folders
+
+
+def _matches(path: str, pattern: str) -> bool:
+    """Whether a rendered path is the pattern, lies below it, or matches it as a glob."""
+    return path == pattern or path.startswith(pattern + "/") or fnmatch.fnmatchcase(path, pattern)
+
+
+def exclusion_rules() -> list[tuple[str, list[list[str]]]]:
+    """(pattern, owner sets): a path is excluded unless one of its owner sets is all chosen.
+
+    Each owned path of a component is a rule of its own (owner set: that component),
+    so a path two components own renders only when both are chosen. A folder that
+    holds owned files only (``infrastructure/``) renders when one of its files does:
+    its owner sets are those of its files.
+    """
+    rules: list[tuple[str, list[list[str]]]] = [
+        (path, [[component.key]]) for component in COMPONENTS for path in component.owns
+    ]
+    files, folders = _template_tree()
+    owners = {
+        f: sorted({c.key for c in COMPONENTS for p in c.owns if _matches(f, p)}) for f in files
+    }
+    for folder in folders:
+        below = [owners[f] for f in files if f.startswith(folder + "/")]
+        if (
+            below
+            and all(below)
+            and not any(_matches(folder, p) for c in COMPONENTS for p in c.owns)
+        ):
+            minimal = sorted({tuple(s) for s in below}, key=lambda s: (len(s), s))
+            sets = [s for s in minimal if not any(set(o) < set(s) for o in minimal)]
+            rules.append((folder, [list(s) for s in sets]))
+    return rules
 
 
 def excluded_paths(selection: object) -> str:
-    """copier's ``_exclude`` for a selection: the paths that no chosen component may render.
+    """copier's ``_exclude`` for a selection: the paths no chosen component renders.
 
-    A path under ``template/`` is rendered when every component that owns it is
-    chosen, so the exclusions are the owned paths of the components left out,
-    anchored at the repository's root (gitignore syntax), one per line.
+    One anchored gitignore pattern per line. copier.yml holds the same rules as
+    plain Jinja (written by ``make sync``), because copier renders the new
+    ``_exclude`` with the *previous* release's extensions during an update.
     """
     keys = set(_as_list(selection))
-    patterns = [
-        path for component in COMPONENTS if component.key not in keys for path in component.owns
-    ]
-    patterns += [path for path, top in SHARED_FOLDERS.items() if not owns_under(keys, top)]
-    return "\n".join(f"/{pattern}" for pattern in patterns)
+    return "\n".join(
+        f"/{pattern}"
+        for pattern, sets in exclusion_rules()
+        if not any(set(needs) <= keys for needs in sets)
+    )
+
+
+def exclude_jinja() -> str:
+    """The Jinja of copier.yml's ``_exclude`` entry: :func:`excluded_paths` in plain Jinja."""
+    rules = ",\n".join(
+        f"  [{json.dumps('/' + pattern)}, {json.dumps(sets)}]"
+        for pattern, sets in exclusion_rules()
+    )
+    return (
+        "{%- for pattern, sets in [\n" + rules + "\n] %}\n"
+        "{%- set chosen = namespace(any=false) %}\n"
+        "{%- for needs in sets if not needs | reject('in', components or []) | list %}"
+        "{% set chosen.any = true %}{% endfor %}\n"
+        "{%- if not chosen.any %}{{ pattern }}\n{% endif %}\n"
+        "{%- endfor %}"
+    )
 
 
 def fragments(selection: object, slot: str) -> list[str]:
@@ -411,10 +461,12 @@ def apt_packages(selection: object) -> list[str]:
 # The test matrix
 # --------------------------------------------------------------------------
 def named_variants() -> dict[str, tuple[str, ...]]:
-    """minimal, defaults, full, and each component alone with its requirements."""
+    """minimal, defaults, core (the defaults and the core components), full, and each
+    component alone with its requirements."""
     variants: dict[str, tuple[str, ...]] = {
         "minimal": (),
         "defaults": DEFAULTS,
+        "core": closure([*DEFAULTS, *(c.key for c in COMPONENTS if c.core)]),
         "full": KEYS,
     }
     for key in KEYS:
@@ -524,8 +576,6 @@ class CatalogExtension(Extension):
         environment.globals["dp_default_components"] = list(DEFAULTS)
         environment.filters["dp_components_error"] = components_error
         environment.filters["dp_deployment_target"] = deployment_target
-        environment.filters["dp_owns_under"] = owns_under
-        environment.filters["dp_excluded_paths"] = excluded_paths
         environment.filters["dp_fragments"] = fragments
         environment.globals["dp_slot"] = slot
         environment.filters["dp_tools"] = tools_data

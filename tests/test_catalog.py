@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from catalog import (
     COMPONENTS,
     DEFAULTS,
@@ -27,13 +26,14 @@ from catalog import (
     packages,
     requirements_sentence,
 )
+from copier._template import load_template_config
 
 ROOT = Path(__file__).resolve().parent.parent
 SYNC = ROOT / "scripts" / "sync.py"
 
 
 def copier_config() -> dict:
-    return yaml.safe_load((ROOT / "copier.yml").read_text())
+    return load_template_config(ROOT / "copier.yml")
 
 
 def test_every_component_folder_is_in_the_catalog() -> None:
@@ -54,13 +54,13 @@ def test_a_stale_generated_file_is_found(tmp_path: Path, monkeypatch: pytest.Mon
     import sync
 
     stale = tmp_path / "README.md"
-    stale.write_text((ROOT / "README.md").read_text().replace("| `qlik` |", "| `qlick` |"))
+    stale.write_text((ROOT / "README.md").read_text().replace(f"| `{KEYS[-1]}` |", "| `stale` |"))
     monkeypatch.setattr(sync, "README", stale)
     monkeypatch.setattr(sync, "ROOT", tmp_path)
     monkeypatch.setattr(sync, "targets", lambda: {stale: sync.readme})
     assert sync.main(["--check"]) == 1
     assert sync.main([]) == 0
-    assert "| `qlik` |" in stale.read_text()
+    assert f"| `{KEYS[-1]}` |" in stale.read_text()
 
 
 def test_copier_choices_come_from_the_catalog() -> None:
@@ -144,7 +144,9 @@ def test_named_variants() -> None:
     assert variants["defaults"] == DEFAULTS
     assert variants["full"] == KEYS
     assert {f"only-{key}" for key in KEYS} <= set(variants)
-    assert len(variants) == 3 + len(KEYS)
+    assert variants["core"] == closure([*DEFAULTS, *(c.key for c in COMPONENTS if c.core)])
+    assert set(variants["defaults"]) < set(variants["core"]) < set(KEYS)
+    assert len(variants) == 4 + len(KEYS)
 
 
 def test_image_and_dbt_requirements_are_subsets_of_the_pins() -> None:

@@ -22,6 +22,7 @@ import pytest
 import yaml
 from catalog import COMPONENTS
 from conftest import ROOT, require_tool
+from copier._template import load_template_config
 
 CONFIG = ROOT / "mkdocs.yml"
 DOCS = ROOT / "docs"
@@ -127,7 +128,7 @@ def test_every_component_has_a_page_listed_in_the_nav(site: Path) -> None:
 
 
 def test_the_questions_page_lists_every_question(site: Path) -> None:
-    questions = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
+    questions = load_template_config(ROOT / "copier.yml")
     built = (site / "questions" / "index.html").read_text(encoding="utf-8")
     text = " ".join(page_text(site, "questions/index.html").split())
     for name, spec in questions.items():

@@ -1,10 +1,12 @@
-"""Every variant renders what release 0.1.0 rendered, but for the deliberate changes.
+"""Every variant renders what the last release rendered, but for the deliberate changes.
 
 ``tests/render_changes.toml`` lists each deliberate change to the rendered output
-since the last release (a path added, removed or changed, with the reason). Each
-named and pairwise variant is rendered at the last release and at HEAD; every
-difference must be one that the list allows, so a refactoring of the template
-cannot change a prototype by accident.
+since the last release (a path added, removed or changed, with the reason); a path
+that a release moved is a migration (``RENAMES`` in extensions/migrations.py), and
+its file must arrive unchanged unless the list says it changed. Each named and
+pairwise variant is rendered at the last release and at HEAD; every difference must
+be one of those, so a refactoring of the template cannot change a prototype by
+accident.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from pathlib import Path
 
 import pytest
 from catalog import named_variants, pairwise_variants
+from migrations import RENAMES, due, expand
 from releases import releases, template_with_releases
-from rendering import ROOT, render, tree_bytes
+from rendering import PROJECT_NAME, ROOT, render, tree_bytes
 
 VARIANTS = {**named_variants(), **pairwise_variants()}
 CHANGES_FILE = ROOT / "tests" / "render_changes.toml"
@@ -51,6 +54,26 @@ def differences(old: dict[str, bytes], new: dict[str, bytes]) -> dict[str, str]:
                 continue
             same_words = sorted(old[path].split()) == sorted(new[path].split())
             found[path] = "reordered" if same_words else "changed"
+    return found
+
+
+def follow_moves(
+    found: dict[str, str],
+    old: dict[str, bytes],
+    new: dict[str, bytes],
+    moves: list[tuple[str, str]],
+) -> dict[str, str]:
+    """The differences once the moves are followed: a moved file is `changed` if it differs."""
+    found = dict(found)
+    for source, target in moves:
+        for path in [p for p, kind in found.items() if kind == "removed"]:
+            if path == source or path.startswith(source + "/"):
+                moved_to = target + path[len(source) :]
+                if found.get(moved_to) == "added":
+                    del found[path]
+                    del found[moved_to]
+                    if old[path] != new[moved_to]:
+                        found[moved_to] = "changed"
     return found
 
 
@@ -91,9 +114,12 @@ def test_differences_are_found_and_matched() -> None:
 def test_variant_renders_as_the_last_release(template: Path, tmp_path: Path, name: str) -> None:
     last = releases()[-1]
     components = VARIANTS[name]
-    old = render(template, tmp_path / "old", components, ref=last.tag)
-    new = render(template, tmp_path / "new", components)
-    problems = unexplained(differences(tree_bytes(old), tree_bytes(new)), allowed_changes())
+    old = tree_bytes(render(template, tmp_path / "old", components, ref=last.tag))
+    new = tree_bytes(render(template, tmp_path / "new", components))
+    answers = {"project_name": PROJECT_NAME}
+    moves = [(expand(a, answers), expand(b, answers)) for a, b in due(RENAMES, last.tag, None)]
+    found = follow_moves(differences(old, new), old, new, moves)
+    problems = unexplained(found, allowed_changes())
     assert not problems, (
         f"{name} renders differently from {last.tag} where tests/render_changes.toml "
         "allows no change:\n" + "\n".join(problems)

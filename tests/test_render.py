@@ -15,6 +15,29 @@ from copier import run_copy
 from rendering import NOT_PARSED, parse_data_file, render, rendered_files, snapshot, tree_bytes
 
 VARIANTS = {**named_variants(), **pairwise_variants()}
+#: The seed layout (the design's table of what each component owns in the rendered repo):
+#: every path of it is in the full render.
+SEED_LAYOUT = """
+README.md QUICKSTART.md Makefile pyproject.toml .env.example .gitignore .pre-commit-config.yaml
+.copier-answers.yml dbt dbt/models dbt/macros dbt/tests dbt/seeds dbt/dbt_project.yml
+scripts scripts/setup scripts/migration scripts/utilities
+docs docs/architecture docs/patterns docs/migration
+tests tests/unit tests/integration tests/data_quality
+snowflake snowflake/schemas snowflake/warehouses snowflake/roles snowflake/permifrost
+airflow airflow/dags airflow/plugins airflow/config airflow/requirements.txt
+astronomer astronomer/Dockerfile astronomer/astronomer.yaml astronomer/docker-compose.yml
+astronomer/requirements.txt docker-compose.yml
+data_quality data_quality/great_expectations data_quality/profiles data_quality/validations
+data_quality/reports
+looker looker/models looker/explores looker/dashboards looker/data_sources
+grafana grafana/dashboards grafana/datasources grafana/alerting
+monitoring monitoring/prometheus monitoring/grafana monitoring/alerts monitoring/logs
+qlik qlik/replication_tasks qlik/source_mappings qlik/monitoring
+infrastructure/terraform infrastructure/kubernetes infrastructure/helm infrastructure/ansible
+cicd/github-actions .github/workflows cicd/jenkins
+security security/data_classification security/pii_detection security/audit_logs
+security/compliance
+""".split()
 DATA_SUFFIXES = {".yml", ".yaml", ".json", ".toml"}
 
 
@@ -66,6 +89,14 @@ def test_variant_renders_its_layout(template: Path, tmp_path: Path, name: str) -
 
     again = render(template, tmp_path / "b", components)
     assert tree_bytes(project) == tree_bytes(again), "rendering twice differs"
+
+
+def test_the_full_render_holds_the_seed_layout(template: Path, tmp_path: Path) -> None:
+    project = render(template, tmp_path / "full", named_variants()["full"])
+    missing = [path for path in SEED_LAYOUT if not (project / path).exists()]
+    assert not missing, f"the full render lacks {len(missing)} of the seed's paths: {missing}"
+    empty = [p for p in SEED_LAYOUT if (project / p).is_dir() and not any((project / p).iterdir())]
+    assert not empty, f"seed folders without content: {empty}"
 
 
 def test_defaults_render_the_useful_core(template: Path, tmp_path: Path) -> None:

@@ -1,239 +1,372 @@
-"""`copier update` carries a new release into a project that its user has edited.
+"""`copier update` and `copier recopy` carry releases into projects their users have edited.
 
-Releases are the commits that changed VERSION. When this repository's history
-holds an earlier release, the project is rendered from it; until then (and
-always for the migration test) the test builds the earlier and the later
-release itself: the current tree, then the current tree plus a fixture change.
+Two kinds of test:
+
+* across the real release (releases.toml): each named variant is rendered at the last
+  release, edited as a user would (a line in a file the release changes, a file it does
+  not change, a deleted file, a file of the user's own, a file a migration moves) and
+  updated to HEAD, the work tree. Every edit is kept, nothing conflicts, each move is a
+  staged rename named once;
+* fixture releases made on a snapshot of the work tree, for what the real release does
+  not hold: a conflict in a moved file (inline and .rej), a component removed, a file
+  the template deletes, recopy, a template given by a relative path.
 """
 
 from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from copier import run_copy, run_update
-from migrations import due, parse_version
-from rendering import ROOT, git, snapshot, work_tree_files
+from catalog import named_variants
+from copier import run_copy, run_recopy, run_update
+from migrations import RENAMES, Ref, due, version_notice
+from packaging.version import Version
+from releases import releases, template_with_releases
+from rendering import PROJECT_NAME, ROOT, git, render, snapshot
 
-COMPONENTS = ["snowflake", "airflow", "docker", "great_expectations", "github_actions"]
-MARKERS = re.compile(r"^(<<<<<<< |>>>>>>> )", re.MULTILINE)
-USER_README_LINE = "Team notes: the orders feed lands at 06:00 UTC."
-USER_DOCS_LINE = "Our runbook lives in the team wiki."
-FIXTURE_MAKEFILE_LINE = "# Fixture release: a line the user never touched."
-FIXTURE_README_LINE = "Fixture release: a paragraph added at the end of the README."
-FIXTURE_RENAMED_LINE = "Fixture release: a line added to the top of the renamed file."
-
-
-def bump(version: str) -> str:
-    major, minor, *_ = (parse_version(version) or (0, 0)) + (0, 0)
-    return f"{major}.{minor + 1}.0"
+MARKER = re.compile(r"^(<<<<<<< |>>>>>>> )", re.MULTILINE)
+PREFIX = "copier-data-prototype: "
+TEAM_LINE = "# Team: run `make demo` before every pull request."
 
 
-def render_old(template: Path, ref: str, dst: Path) -> Path:
-    run_copy(
-        str(template),
-        str(dst),
-        data={"project_name": "Orders Prototype", "components": COMPONENTS},
-        defaults=True,
-        unsafe=True,
-        vcs_ref=ref,
-        quiet=True,
-    )
-    git("init", "-q", "-b", "main", cwd=dst)
-    git("add", "-A", cwd=dst)
-    git("commit", "-q", "-m", "Render from the template", cwd=dst)
-    return dst
-
-
-def edit_as_a_user(project: Path) -> None:
-    """Edit two rendered files and delete one, then commit, as a user would."""
-    readme = project / "README.md"
-    lines = readme.read_text().splitlines(keepends=True)
-    readme.write_text("".join([lines[0], "\n", USER_README_LINE + "\n", *lines[1:]]))
-    docs = project / "docs" / "README.md"
-    docs.write_text(docs.read_text() + "\n" + USER_DOCS_LINE + "\n")
-    (project / "QUICKSTART.md").unlink()
+# ---------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------
+def commit_all(project: Path, message: str) -> None:
     git("add", "-A", cwd=project)
-    git("commit", "-q", "-m", "Our own notes; we do not use the quickstart", cwd=project)
+    git("commit", "-q", "-m", message, cwd=project)
 
 
-def update(project: Path, ref: str) -> None:
+def render_committed(template: Path, dst: Path, components, ref: str, **answers) -> Path:
+    project = render(template, dst, components, ref=ref, **answers)
+    git("init", "-q", "-b", "main", cwd=project)
+    commit_all(project, "Render from the template")
+    return project
+
+
+def update(project: Path, ref: str = "HEAD", **options: object) -> None:
     run_update(
         str(project),
-        data={},
+        data=options.pop("data", {}),
         defaults=True,
         overwrite=True,
         unsafe=True,
         vcs_ref=ref,
         quiet=True,
+        **options,
     )
+
+
+def migration_lines(output: str) -> list[str]:
+    return [line[len(PREFIX) :] for line in output.splitlines() if line.startswith(PREFIX)]
 
 
 def files_with_markers(project: Path) -> list[str]:
     return sorted(
         path.relative_to(project).as_posix()
         for path in project.rglob("*")
-        if path.is_file() and ".git" not in path.parts and MARKERS.search(path.read_text())
+        if path.is_file() and ".git" not in path.parts and MARKER.search(path.read_text("utf-8"))
     )
 
 
-def make_fixture_release(template: Path, *, rename: tuple[str, str] | None) -> str:
-    """Commit and tag a later release: a change to a file the user does not edit,
-    a paragraph added to one the user edits, and optionally a renamed path."""
-    version = bump((template / "VERSION").read_text().strip())
-    makefile = template / "template" / "Makefile.jinja"
-    makefile.write_text(makefile.read_text() + "\n" + FIXTURE_MAKEFILE_LINE + "\n")
-    readme = template / "template" / "README.md.jinja"
-    readme.write_text(readme.read_text() + "\n" + FIXTURE_README_LINE + "\n")
-    if rename:
-        old, new = rename
-        renamed = template / "template" / old
-        lines = renamed.read_text().splitlines(keepends=True)
-        renamed.write_text("".join([lines[0], "\n", FIXTURE_RENAMED_LINE + "\n", *lines[1:]]))
+def status(project: Path) -> list[str]:
+    return git("status", "--porcelain", cwd=project).splitlines()
+
+
+def append(path: Path, line: str) -> None:
+    path.write_text(path.read_text() + line + "\n")
+
+
+# ---------------------------------------------------------------------------
+# Across the real release
+# ---------------------------------------------------------------------------
+#: (old path, new path) of the moves each variant's user edits: one in every variant.
+MOVED_EDITS = {
+    "tests/integration/test_pipeline.py": "tests/data_quality/test_pipeline.py",
+    "grafana/provisioning/alerting/contact_points.yml": "grafana/alerting/contact_points.yml",
+}
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return template_with_releases(tmp_path_factory.mktemp("released") / "template")
+
+
+def edit_as_a_user(project: Path) -> dict[str, str]:
+    """The fixed set of edits; returns {path after the update: the line it must hold}."""
+    expect = {}
+    append(project / "Makefile", TEAM_LINE)  # a file the release changes
+    expect["Makefile"] = TEAM_LINE
+    model = project / "dbt" / "models" / "staging" / "stg_orders.sql"
+    append(model, "-- Team: the orders feed lands at 06:00 UTC.")  # a file it does not change
+    expect["dbt/models/staging/stg_orders.sql"] = "-- Team: the orders feed lands at 06:00 UTC."
+    (project / "QUICKSTART.md").unlink()  # a deleted file
+    (project / "docs" / "team_notes.md").write_text("# Team notes\n\nOur runbook.\n")  # our own
+    expect["docs/team_notes.md"] = "Our runbook."
+    for old, new in MOVED_EDITS.items():  # files a migration moves
+        if (project / old).is_file():
+            line = f"# Team: {Path(old).name} checked by us."
+            append(project / old, line)
+            expect[new] = line
+    commit_all(project, "Our edits")
+    return expect
+
+
+@pytest.mark.parametrize("variant", list(named_variants()))
+def test_update_across_the_release_keeps_every_edit(
+    released: Path, tmp_path: Path, variant: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    last = releases()[-1]
+    project = render_committed(released, tmp_path / variant, named_variants()[variant], last.tag)
+    expect = edit_as_a_user(project)
+    capfd.readouterr()
+
+    update(project)
+
+    output = migration_lines(capfd.readouterr().out)
+    assert not files_with_markers(project), f"conflicts, though no edit overlaps: {output}"
+    for path, line in expect.items():
+        assert (project / path).is_file(), f"{path} is gone after the update"
+        assert line in (project / path).read_text(), f"the edit of {path} is lost"
+    assert not (project / "QUICKSTART.md").exists(), "the user's deletion was undone"
+    lines = status(project)
+    for old, new in MOVED_EDITS.items():
+        if new in expect:
+            assert not (project / old).exists(), f"{old} is still there after its move"
+            assert f"R  {old} -> {new}" in lines, f"git does not record {old} as moved: {lines}"
+            notices = [line for line in output if line.startswith(f"moved {old} -> ")]
+            assert len(notices) == 1, f"the move of {old} is named {len(notices)} times"
+    assert output[-1] == "no conflicts", output
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_commit"] != last.tag
+
+
+# ---------------------------------------------------------------------------
+# Fixture releases
+# ---------------------------------------------------------------------------
+FIXTURE_LINE = "Fixture release: a line of the template."
+
+
+def next_release(template: Path) -> str:
+    newest = max([Version(v) for v in RENAMES] + [Version(r.version) for r in releases()])
+    return f"{newest.major}.{newest.minor + 1}.0"
+
+
+def release(template: Path, *, moves=(), deletes=(), edits=()) -> str:
+    """Commit and tag a fixture release: moved, deleted and edited template files."""
+    version = next_release(template)
+    for path, old, new in edits:
+        target = template / "template" / path
+        target.write_text(target.read_text().replace(old, new, 1))
+    renames = []
+    for old, new in moves:
         git("mv", f"template/{old}", f"template/{new}", cwd=template)
+        renames.append((old.removesuffix(".jinja"), new.removesuffix(".jinja")))
+    for path in deletes:
+        git("rm", "-q", f"template/{path}", cwd=template)
+    if renames:
         migrations = template / "extensions" / "migrations.py"
-        old_rendered = old.removesuffix(".jinja")
-        new_rendered = new.removesuffix(".jinja")
-        text = migrations.read_text().replace(
-            "RENAMES: dict[str, list[tuple[str, str]]] = {",
-            "RENAMES: dict[str, list[tuple[str, str]]] = {\n"
-            f"    {version!r}: [({old_rendered!r}, {new_rendered!r})],",
-            1,
-        )
-        assert version in text, "could not add the rename to extensions/migrations.py"
-        migrations.write_text(text)
-    (template / "VERSION").write_text(version + "\n")
-    git("add", "-A", cwd=template)
-    git("commit", "-q", "-m", f"Fixture release {version}", cwd=template)
-    git("tag", f"v{version}", cwd=template)
+        text = migrations.read_text()
+        anchor = "RENAMES: dict[str, list[tuple[str, str]]] = {\n"
+        assert anchor in text
+        migrations.write_text(text.replace(anchor, f"{anchor}    {version!r}: {renames!r},\n", 1))
+    commit_all(template, f"Fixture release {version}")
+    git("tag", "-a", "-m", version, f"v{version}", cwd=template)
     return f"v{version}"
 
 
-def history_releases(repo: Path) -> list[tuple[str, str]]:
-    """(commit, version) for each commit that set a new VERSION, oldest first."""
-    try:
-        log = git("log", "--reverse", "--format=%H", "--", "VERSION", cwd=repo).split()
-    except subprocess.CalledProcessError:  # no commits yet
-        return []
-    releases: list[tuple[str, str]] = []
-    for commit in log:
-        version = git("show", f"{commit}:VERSION", cwd=repo).strip()
-        if not releases or releases[-1][1] != version:
-            releases.append((commit, version))
-    return releases
-
-
-def template_with_history(dst: Path) -> tuple[Path, str, str] | None:
-    """A clone of this repository with its releases tagged and the work tree on
-    top, or None while the history holds fewer than two releases."""
-    releases = history_releases(ROOT)
-    current = (ROOT / "VERSION").read_text().strip()
-    earlier = [(commit, version) for commit, version in releases if version != current]
-    if not earlier:
-        return None
-    git("clone", "-q", str(ROOT), str(dst), cwd=ROOT.parent)
-    for commit, version in releases:
-        git("tag", "-f", f"v{version}", commit, cwd=dst)
-    for name in git("ls-files", "-z", cwd=dst).split("\0"):
-        if name and not (ROOT / name).exists():
-            (dst / name).unlink()
-    for name in work_tree_files(ROOT):
-        target = dst / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes((ROOT / name).read_bytes())
-    git("add", "-A", cwd=dst)
-    if git("status", "--porcelain", cwd=dst).strip():
-        git("commit", "-q", "-m", "Work tree", cwd=dst)
-    git("tag", "-f", f"v{current}", cwd=dst)
-    return dst, f"v{earlier[-1][1]}", f"v{current}"
-
-
 @pytest.fixture
-def fixture_releases(tmp_path: Path) -> tuple[Path, str, str]:
-    template = snapshot(tmp_path / "template")
-    old = f"v{(template / 'VERSION').read_text().strip()}"
-    new = make_fixture_release(template, rename=None)
-    return template, old, new
+def template(tmp_path: Path) -> Path:
+    return snapshot(tmp_path / "template")
 
 
-def test_update_keeps_user_edits(tmp_path: Path, fixture_releases) -> None:
-    from_history = template_with_history(tmp_path / "history")
-    template, old, new = from_history or fixture_releases
-    project = render_old(template, old, tmp_path / "project")
-    edit_as_a_user(project)
-    edited = {"README.md", "docs/README.md"}
+def current(template: Path) -> str:
+    return f"v{(template / 'VERSION').read_text().strip()}"
+
+
+def test_a_conflict_in_a_moved_file_is_visible(
+    template: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    project = render_committed(template, tmp_path / "p", [], current(template))
+    readme = project / "docs" / "README.md"
+    first = readme.read_text().splitlines()[0]
+    readme.write_text(readme.read_text().replace(first, "# Our documentation", 1))
+    commit_all(project, "Our title")
+    new = release(
+        template,
+        edits=[("docs/README.md.jinja", first, "# The documentation")],
+        moves=[("docs/README.md.jinja", "docs/index.md.jinja")],
+    )
+    capfd.readouterr()
 
     update(project, new)
 
-    assert not [f for f in files_with_markers(project) if f not in edited], (
-        "conflict markers in files the user did not edit"
-    )
-    readme = (project / "README.md").read_text()
-    assert USER_README_LINE in readme
-    assert USER_DOCS_LINE in (project / "docs" / "README.md").read_text()
-    assert not (project / "QUICKSTART.md").exists(), "the user's deletion was undone"
-    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
-    assert answers["_commit"] == new
-    if from_history is None:
-        assert FIXTURE_README_LINE in readme, "the release's change did not reach the README"
-        assert FIXTURE_MAKEFILE_LINE in (project / "Makefile").read_text()
-        assert not files_with_markers(project), "the edits and the release do not overlap"
-
-
-def edited_project_updated_across_a_rename(tmp_path: Path, old_path: str, new_path: str) -> Path:
-    """Render the current release, edit it as a user, update to a release that
-    renames template/old_path to template/new_path."""
-    template = snapshot(tmp_path / "template")
-    old = f"v{(template / 'VERSION').read_text().strip()}"
-    new = make_fixture_release(template, rename=(old_path, new_path))
-    project = render_old(template, old, tmp_path / "project")
-    edit_as_a_user(project)  # edits README.md and docs/README.md, deletes QUICKSTART.md
-    update(project, new)
-    return project
-
-
-def test_migration_moves_a_renamed_path(tmp_path: Path) -> None:
-    project = edited_project_updated_across_a_rename(
-        tmp_path, "docs/README.md.jinja", "docs/index.md.jinja"
-    )
-
+    output = migration_lines(capfd.readouterr().out)
+    assert files_with_markers(project) == ["docs/index.md"]
+    assert "docs/index.md" in git("grep", "-l", "<<<<<<< before updating", cwd=project)
+    assert any(line.endswith("docs/index.md") for line in status(project)), status(project)
+    assert "  docs/index.md (conflict markers)" in output
     assert not (project / "docs" / "README.md").exists()
-    moved = (project / "docs" / "index.md").read_text()
-    assert USER_DOCS_LINE in moved, "the user's edit did not follow the renamed file"
-    assert FIXTURE_RENAMED_LINE in moved, "the release's change to the renamed file is lost"
-    assert not files_with_markers(project)
-    assert not (project / "QUICKSTART.md").exists()
-    assert not (project / ".git" / "copier-data-prototype").exists(), "the stash was left behind"
 
 
-def test_migration_keeps_an_unedited_renamed_path_fresh(tmp_path: Path) -> None:
-    project = edited_project_updated_across_a_rename(
-        tmp_path, "dbt/README.md.jinja", "dbt/GUIDE.md.jinja"
+def test_with_conflict_rej_a_moved_file_gets_one_rej_and_keeps_its_clean_hunks(
+    template: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    project = render_committed(template, tmp_path / "p", [], current(template))
+    readme = project / "docs" / "README.md"
+    text = readme.read_text()
+    first = text.splitlines()[0]
+    readme.write_text(text.replace(first, "# Our documentation", 1) + "Our last line.\n")
+    commit_all(project, "Our title and line")
+    new = release(
+        template,
+        edits=[("docs/README.md.jinja", first, "# The documentation")],
+        moves=[("docs/README.md.jinja", "docs/index.md.jinja")],
     )
+    capfd.readouterr()
 
-    assert not (project / "dbt" / "README.md").exists()
-    guide = (project / "dbt" / "GUIDE.md").read_text()
-    assert FIXTURE_RENAMED_LINE in guide
+    update(project, new, conflict="rej")
+
+    output = migration_lines(capfd.readouterr().out)
+    assert (project / "docs" / "index.md.rej").is_file()
+    assert "# Our documentation" in (project / "docs" / "index.md.rej").read_text()
+    assert not (project / "docs" / "README.md.rej").exists(), "a second .rej for the old path"
+    assert "# The documentation" in (project / "docs" / "index.md").read_text()
     assert not files_with_markers(project)
+    assert any(line.startswith("  docs/index.md.rej") for line in output), output
+    assert any("docs/index.md.rej" in line for line in status(project)), status(project)
 
 
-def test_due_renames_follow_the_versions() -> None:
+def test_removing_a_component_keeps_what_the_user_changed(
+    template: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    project = render_committed(template, tmp_path / "p", ["snowflake", "qlik"], "HEAD")
+    append(project / "qlik" / "README.md", "Our Replicate server is qlik-01.")
+    (project / "tests" / "qlik" / "test_ours.py").write_text("def test_ours() -> None:\n    pass\n")
+    commit_all(project, "Our notes and test")
+    capfd.readouterr()
+
+    update(project, "HEAD", data={"components": ["snowflake"]})
+
+    output = migration_lines(capfd.readouterr().out)
+    assert "qlik-01" in (project / "qlik" / "README.md").read_text()
+    assert (project / "tests" / "qlik" / "test_ours.py").is_file()
+    assert not (project / "qlik" / "replication_tasks").exists(), "unchanged qlik files stay"
+    kept = "  to delete them: git rm -- 'qlik/README.md' 'tests/qlik/test_ours.py'"
+    assert kept in output, output
+    assert any(line.startswith("removed ") and "qlik" in line for line in output), output
+
+
+def test_a_file_the_template_deletes_is_kept_when_edited(
+    template: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    project = render_committed(template, tmp_path / "p", ["snowflake"], current(template))
+    append(project / "scripts" / "README.md", "Our scripts live in bin/ too.")
+    commit_all(project, "Our scripts note")
+    new = release(template, deletes=["scripts/README.md", "snowflake/README.md.jinja"])
+    capfd.readouterr()
+
+    update(project, new)
+
+    output = migration_lines(capfd.readouterr().out)
+    assert "bin/ too" in (project / "scripts" / "README.md").read_text()
+    assert not (project / "snowflake" / "README.md").exists()
+    assert "  scripts/README.md: you changed it, and the template no longer renders it" in output
+    assert any(line.startswith("removed 1 file(s)") for line in output), output
+
+
+def test_recopy_keeps_edits_and_deletions_and_leaves_no_duplicate(
+    template: Path, tmp_path: Path
+) -> None:
+    project = render_committed(template, tmp_path / "p", [], current(template))
+    append(project / "README.md", "Our notes.")
+    money = project / "dbt" / "macros" / "money.sql"
+    (project / "dbt" / "macros" / "currency.sql").write_text(money.read_text())
+    money.unlink()
+    append(project / "docs" / "README.md", "Our docs line.")
+    commit_all(project, "Money macro renamed, notes")
+    new = release(template, moves=[("docs/README.md.jinja", "docs/index.md.jinja")])
+
+    run_recopy(str(project), defaults=True, overwrite=True, unsafe=True, quiet=True, vcs_ref=new)
+
+    assert "Our notes." in (project / "README.md").read_text()
+    assert not money.exists(), "recopy brought back a file the user deleted"
+    macros = "".join(p.read_text() for p in (project / "dbt" / "macros").glob("*.sql"))
+    assert macros.count("macro money(") == 1
+    assert not (project / "docs" / "README.md").exists(), "the moved file is there twice"
+    assert "Our docs line." in (project / "docs" / "index.md").read_text()
+
+
+def test_a_project_copied_from_a_relative_path_updates(
+    template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = template.parent
+    monkeypatch.chdir(work)
+    run_copy(
+        template.name,
+        str(work / "project"),
+        data={"project_name": PROJECT_NAME, "components": []},
+        defaults=True,
+        unsafe=True,
+        vcs_ref="HEAD",
+        quiet=True,
+    )  # copier copy run from the template's parent folder, with a relative path
+    project = work / "project"
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_src_path"] == str(template), "a relative template path is recorded"
+    git("init", "-q", "-b", "main", cwd=project)
+    commit_all(project, "Render")
+    new = release(template, edits=[("README.md.jinja", "## Components", "## The components")])
+    result = subprocess.run(
+        [sys.executable, "-m", "copier", "update", "--trust", "--defaults", "--vcs-ref", new],
+        cwd=project, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "## The components" in (project / "README.md").read_text()
+
+
+# ---------------------------------------------------------------------------
+# Versions
+# ---------------------------------------------------------------------------
+
+
+def test_versions_are_read_with_packaging() -> None:
+    assert Ref.parse("v0.2.0") == Ref("v0.2.0", Version("0.2.0"), True)
+    assert Ref.parse("v0.1.0-5-g7d9794a").release == Version("0.1.0")
+    assert not Ref.parse("0.1.0.post5.dev0+7d9794a").exact
+    for not_a_version in ("1234567", "d0db2b1", "main", "", None):
+        assert Ref.parse(not_a_version).release is None, not_a_version
+
+
+def test_due_renames_follow_the_releases() -> None:
     renames = {"0.2.0": [("a", "b")], "0.3.0": [("b", "c")], "0.10.0": [("c", "d")]}
-    assert list(due(renames, "0.1.0", "0.3.0")) == [("a", "b"), ("b", "c")]
+    assert list(due(renames, "v0.1.0", "v0.3.0")) == [("a", "b"), ("b", "c")]
     assert list(due(renames, "v0.2.0", "v0.10.0")) == [("b", "c"), ("c", "d")]
-    assert list(due(renames, "0.3.0", "0.3.0")) == []
-    assert list(due(renames, None, "0.2.0")) == [("a", "b")]
-    assert list(due(renames, "0.1.0.post2.dev0+abc", None)) == list(due(renames, "0.1.0", "9"))
+    assert list(due(renames, "v0.3.0", "v0.3.0")) == []
+    # From or to an untagged commit: the renames after the release it descends from.
+    assert list(due(renames, "v0.2.0-4-gabc1234", "v0.10.0")) == [("b", "c"), ("c", "d")]
+    assert list(due(renames, "v0.3.0", "v0.3.0-2-gdef5678")) == [("c", "d")]
+    assert list(due(renames, "1234567", "v0.2.0")) == [("a", "b")], "a commit id is no version"
 
 
-def test_migration_keeps_a_deleted_renamed_path_deleted(tmp_path: Path) -> None:
-    project = edited_project_updated_across_a_rename(
-        tmp_path, "QUICKSTART.md.jinja", "GETTING_STARTED.md.jinja"
-    )
+def test_an_untagged_update_says_what_it_did() -> None:
+    assert version_notice("v0.1.0", "v0.2.0") is None
+    notice = version_notice("v0.1.0", "v0.1.0-5-g7d9794a")
+    assert notice and "untagged commit after release 0.1.0" in notice
+    assert "renames of every release after 0.1.0" in notice
 
-    assert not (project / "QUICKSTART.md").exists()
-    assert not (project / "GETTING_STARTED.md").exists(), "a deleted file came back renamed"
-    assert USER_README_LINE in (project / "README.md").read_text()
+
+def test_renames_name_paths_the_template_renders() -> None:
+    """Every new path of a rename is a path the template renders now."""
+    names = {
+        p.relative_to(ROOT / "template").as_posix().removesuffix(".jinja")
+        for p in (ROOT / "template").rglob("*")
+    }
+    for version, moves in RENAMES.items():
+        Version(version)
+        for _, new in moves:
+            assert new in names, f"RENAMES {version}: {new} is not under template/"

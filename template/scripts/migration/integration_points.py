@@ -93,7 +93,13 @@ INTEGRATIONS: dict[str, Integration] = {
     "grafana": Integration(
         "Grafana",
         "a Grafana server: dashboards, datasources and alerting",
-        ("grafana/dashboards/*.json", "grafana/provisioning/*.yml"),
+        (
+            "grafana/dashboards/*.json",
+            "grafana/dashboards/dashboards.yml",
+            "grafana/datasources/*.yml",
+            "grafana/alerting/*.yml",
+            "monitoring/grafana/grafana.ini",
+        ),
         r"GF_|GRAFANA_",
         ("grafana",),
     ),

@@ -47,8 +47,8 @@ PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 SECRET_TESTS: dict[str | None, tuple[str, ...]] = {
     None: ("tests/unit/test_no_secrets.py::test_no_file_holds_a_credential_like_value",),
     "security": (
-        "tests/unit/test_detect_secrets.py::test_the_baseline_is_current_and_records_no_finding",
-        "tests/unit/test_detect_secrets.py::test_no_committed_file_holds_a_secret",
+        "tests/security/test_detect_secrets.py::test_the_baseline_is_current_and_records_no_finding",
+        "tests/security/test_detect_secrets.py::test_no_committed_file_holds_a_secret",
     ),
 }
 PII_REPORT = Path(".local/pii_report.json")

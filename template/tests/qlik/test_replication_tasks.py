@@ -252,7 +252,7 @@ def test_mapped_types_match_the_data_generator() -> None:
 def test_target_endpoint_uses_the_loader_from_the_snowflake_scripts() -> None:
     """Replicate writes as the loader service user, role and warehouse that snowflake/ creates."""
     scripts_module = load_module(
-        ROOT / "tests" / "integration" / "snowflake_scripts.py", "qlik_snowflake_scripts"
+        ROOT / "tests" / "snowflake" / "snowflake_scripts.py", "qlik_snowflake_scripts"
     )
     scripts = scripts_module.read_scripts(SNOWFLAKE)
     users = rel(SNOWFLAKE / "roles" / "03_users.sql")

@@ -16,7 +16,7 @@ caches). It looks for what must never be committed, whatever the file type:
 
 Only what ALLOWED lists passes, by file and value, each with its reason. The scan is the
 standard library's ``re`` on purpose, so it runs in every variant of the repository; with the
-security component, tests/unit/test_detect_secrets.py adds detect-secrets and its baseline.
+security component, tests/security/test_detect_secrets.py adds detect-secrets and its baseline.
 The tests plant a fake credential of each kind (built at run time, so this file holds none)
 and check that the scan finds it.
 """

