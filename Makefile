@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # Test processes (pytest-xdist): the boots are CPU-bound, so one per core.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: help setup prototype test test-fast lint bench docs sync
+.PHONY: help setup prototype test test-fast lint bench docs sync release
 
 help: ## List the commands
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,6 +44,9 @@ lint: setup ## ruff on the template's own Python
 
 docs: setup ## Build the documentation site into site/ (mkdocs build --strict)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
+release: setup ## Release VERSION=x.y.z: check, run every test, then commit, tag v<VERSION> and record it
+	$(VENV)/bin/python scripts/release.py --pytest-args="$(PYTEST_ARGS)" "$(VERSION)"
 
 bench: setup ## Measure copy and update times (scripts/bench.py)
 	$(VENV)/bin/python scripts/bench.py
