@@ -9,9 +9,9 @@ increment 1 gave it (the generator's manifest loads/batch_1.json lists them).
 
 fakesnow (https://github.com/tekumara/fakesnow) runs Snowflake SQL on DuckDB, in a thread of
 this test on a free 127.0.0.1 port. It lacks a few things dbt-snowflake relies on (temporary
-relations, MERGE in a transaction): the macros in snowflake_emulator/ work around them and
+relations, MERGE in a transaction): the macros in emulator/ work around them and
 are copied into a scratch copy of dbt/ only, never into dbt/ itself; one SQL rewrite of
-fakesnow's is switched off (snowflake_emulator/README.md says why each exists). Nothing here
+fakesnow's is switched off (emulator/README.md says why each exists). Nothing here
 checks warehouses, roles or grants: fakesnow has none (test_snowflake_objects.py checks the
 scripts that create them).
 """
@@ -42,7 +42,7 @@ RAW_KEYS = {
     "order_items": "order_item_id",
     "payments": "payment_id",
 }
-OVERRIDES = Path(__file__).resolve().parent / "snowflake_emulator"
+OVERRIDES = Path(__file__).resolve().parent / "emulator"
 ROWS_PER_INSERT = 500
 #: A build takes about 15 s; a longer one has hung (the connector retries a request that
 #: fakesnow answers with HTTP 500 for as long as it is let).
@@ -87,7 +87,9 @@ class Emulator:
         # The compatibility macros go into the copy only, next to the project's own.
         macros = self.project / "macros" / "_snowflake_emulator"
         macros.mkdir(parents=True)
-        for override in sorted(OVERRIDES.glob("*.sql")):
+        overrides = sorted(OVERRIDES.glob("*.sql"))
+        assert overrides, f"no compatibility macros in {OVERRIDES}: restore emulator/*.sql"
+        for override in overrides:
             shutil.copy(override, macros / override.name)
         self.profiles = work / "profiles"
         self.profiles.mkdir()
@@ -236,7 +238,7 @@ def emulator(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     # fakesnow rewrites SUM(x) (and AVG, MEDIAN, ...) to SUM(TRY_CAST(x AS DOUBLE)), for
     # Snowflake's implicit cast of text to numbers; on a NUMBER(12,2) column that turns an
     # exact sum of money into a float one, which Snowflake never does. The project sums
-    # numbers only: keep them exact (snowflake_emulator/README.md).
+    # numbers only: keep them exact (emulator/README.md).
     monkeypatch.setattr(fakesnow.transforms, "numeric_agg_implicit_cast", lambda sql: sql)
     # The server runs in a thread of this process, on a free 127.0.0.1 port, until the end.
     with fakesnow.server() as server:
