@@ -68,6 +68,8 @@ def test_variant_renders_its_layout(template: Path, tmp_path: Path, name: str) -
     top_level = {path.name for path in project.iterdir()}
     expected = expected_paths(components)
     assert top_level == {path for path in expected if "/" not in path}
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert sorted(answers["components"]) == sorted(components), "the answers file differs"
     for owned in expected:
         assert (project / owned).exists(), f"{owned} missing in {name}"
 

@@ -1,13 +1,18 @@
-"""dbt itself accepts the project: parse it into a manifest without a connection."""
+"""dbt itself accepts the project, and .env.example lists every variable the project reads.
+
+dbt parses the project into a manifest without a connection.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import require
 
@@ -65,3 +70,18 @@ def test_dbt_parse_rejects_a_broken_ref(root: Path, tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "no_such_model" in result.stdout + result.stderr
+
+
+@pytest.mark.coherence
+def test_env_example_lists_every_variable_dbt_reads(root: Path) -> None:
+    listed = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]*)=", (root / ".env.example").read_text(), re.M))
+    read = {
+        name
+        for path in (root / "dbt").rglob("*")
+        if path.suffix in {".yml", ".yaml", ".sql"} and "target" not in path.parts
+        for name in re.findall(r"env_var\(\s*['\"]([A-Z0-9_]+)['\"]", path.read_text())
+    }
+    assert read - listed == set(), (
+        f"dbt/ reads the variables {sorted(read - listed)} (env_var), which .env.example does not "
+        "list: add them to .env.example with a comment"
+    )
