@@ -1,23 +1,11 @@
 #!/usr/bin/env python3
 """The pre-migration checklist: is this prototype ready to move to the production platform?
 
-`make migration-check` runs five items and writes a Markdown readiness report (default
-``.local/migration/readiness_report.md``) with each item passed, failed or skipped, and why:
-
-1. documentation present: README.md and QUICKSTART.md, docs/, and a README.md in every
-   top-level folder and every component's folder;
-2. tests pass: the JUnit XML of the last `make test` (see junit_results.py for why the
-   checklist reads it instead of running the tests);
-3. security scans clean: the repository's secret scan (tests/unit/test_no_secrets.py) and,
-   with the security component, detect-secrets against .secrets.baseline, the
-   classification check and the last PII scan report;
-4. warehouse cost estimate: credits per hour and the monthly upper bound of every Snowflake
-   warehouse, from snowflake/warehouses/warehouses.sql (skipped without snowflake);
-5. integration points: per component, the system it talks to, the files that configure it
-   and the variables of .env.example it needs.
-
-Exit status: 0 every item passed or was skipped, 1 an item failed (the report says why),
-2 setup error (not a rendered repository, a report that cannot be written).
+`make migration-check` checks five items (documentation, tests, security scans, warehouse
+cost estimate, integration points; see README.md) and writes a Markdown readiness report
+with each item passed, failed or skipped, and why. Ready means every item passed: a skipped
+item, test or scan, or a missing report, is work not done. Exit status: 0 ready, 1 an item
+failed or was skipped, 2 setup error (not a rendered repository, an unwritable report).
 """
 
 from __future__ import annotations
@@ -29,11 +17,10 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import integration_points
 import junit_results
@@ -52,20 +39,23 @@ SECRET_TESTS: dict[str | None, tuple[str, ...]] = {
     ),
 }
 PII_REPORT = Path(".local/pii_report.json")
+COSTS = (
+    "| {warehouse} | {size} | {credits_per_hour} | {auto_suspend} | {idle_credits_per_resume:.3f}"
+    " | {monitor} (suspends at {cap_percent} %) | {quota:g} | {quota_hours:g} | "
+    "{monthly_upper_bound:g} |"
+)
 
 
-@dataclass
-class Item:
+class Item(NamedTuple):
     """One line of the checklist, with the details its section of the report shows."""
 
     title: str
     status: str
     why: str
-    details: list[str] = field(default_factory=list)
+    details: Sequence[str] = ()
 
 
-@dataclass(frozen=True)
-class Repository:
+class Repository(NamedTuple):
     root: Path
     answers: dict[str, Any]
     files: list[str]
@@ -75,114 +65,99 @@ class Repository:
         return list(self.answers["components"])
 
 
-def outcome(title: str, problems: list[str], passed: str, details: list[str]) -> Item:
-    """Failed with the problems as details, or passed with its summary."""
-    if problems:
-        summary = problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
-        return Item(title, FAILED, summary, [f"- {p}" for p in problems] + ["", *details])
+def outcome(
+    title: str, passed: str, details: list[str], failed: list[str], undone: Sequence[str] = ()
+) -> Item:
+    """Failed with the failures, else skipped (not done) with what was not done, else passed;
+    the failures and what was not done head the details."""
+    if found := [*failed, *undone]:
+        why = found[0] + (f" (and {len(found) - 1} more)" if len(found) > 1 else "")
+        bullets = [f"- {message}" for message in found]
+        return Item(title, FAILED if failed else SKIPPED, why, [*bullets, "", *details])
     return Item(title, PASSED, passed, details)
 
 
-# ---------------------------------------------------------------------------- 1. documentation
+def failing(*checks: tuple[object, str]) -> list[str]:
+    """The messages of the checks that are true: (wrong, message) pairs."""
+    return [message for wrong, message in checks if wrong]
+
+
+def cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def run(command: list[str], root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
+
+
 def documentation(repo: Repository) -> Item:
-    top = {name.split("/")[0] for name in repo.files if "/" in name and name[0] != "."}
-    homes = {
-        folder
-        for key in integration_points.chosen(repo.components)
-        for folder in integration_points.INTEGRATIONS[key].home
-    }
-    folders = sorted(top | homes)
-    documents = ["README.md", "QUICKSTART.md"] + [f"{folder}/README.md" for folder in folders]
-    problems = []
-    for document in documents:
-        path = repo.root / document
-        if not path.is_file():
-            problems.append(
-                f"{document} is missing: write what the folder holds and how it is checked"
-            )
-        elif not path.read_text().strip():
-            problems.append(f"{document} is empty")
-    if not any(name.startswith("docs/") and name.endswith(".md") for name in repo.files):
-        problems.append("docs/ holds no Markdown page")
-    details = ["Checked: " + ", ".join(f"`{d}`" for d in documents)]
-    return outcome(
-        "Documentation present",
-        problems,
-        f"README.md, QUICKSTART.md and {len(folders)} folder READMEs (docs/ included)",
-        details,
-    )
+    top = {name.split("/")[0] for name in repo.files if name.count("/") == 1 and name[0] != "."}
+    top |= {home for p in integration_points.chosen(repo.components) for home in p.home.split()}
+    documents = ["README.md", "QUICKSTART.md", *(f"{folder}/README.md" for folder in sorted(top))]
+    texts = {d: (repo.root / d).read_text() for d in documents if (repo.root / d).is_file()}
+    missing = "is missing: write what the folder holds and how it is checked"
+    empty = [d for d in documents if not texts.get(d, "").strip()]
+    problems = [f"{d} {'is empty' if d in texts else missing}" for d in empty]
+    markdown = any(name.startswith("docs/") and name.endswith(".md") for name in repo.files)
+    problems += failing((not markdown, "docs/ holds no Markdown page"))
+    passed = f"README.md, QUICKSTART.md and {len(top)} folder READMEs (docs/ included)"
+    checked = ["Checked: " + ", ".join(f"`{d}`" for d in documents)]
+    return outcome("Documentation present", passed, checked, problems)
 
 
-# ------------------------------------------------------------------------------------ 2. tests
-def tests(repo: Repository, results_path: Path) -> Item:
+def tests(repo: Repository, path: Path) -> Item:
     title = "Tests pass"
-    shown = (
-        results_path.relative_to(repo.root).as_posix()
-        if results_path.is_relative_to(repo.root)
-        else results_path.as_posix()
-    )
-    if not results_path.is_file():
+    shown = (path.relative_to(repo.root) if path.is_relative_to(repo.root) else path).as_posix()
+    if not path.is_file():
         return Item(title, FAILED, f"no test results at {shown}: run `make test` first")
     try:
-        results = junit_results.read(results_path)
+        results = junit_results.read(path)
     except (OSError, ValueError) as error:
         return Item(title, FAILED, f"{shown} is unreadable ({error}): run `make test` again")
     changed, name = junit_results.newest_change(repo.root, repo.files)
-    problems = []
-    if changed > results_path.stat().st_mtime:
-        problems.append(f"{name} changed after the last test run: run `make test` again")
-    missing = sorted(junit_results.folders_with_tests(repo.files) - results.folders)
-    if missing:
-        problems.append(
-            f"the results miss {', '.join(missing)} (a partial run): run `make test` again"
-        )
-    if results.failed:
-        problems.append(f"{len(results.failed)} test(s) failed: fix them and run `make test`")
-    written = datetime.fromtimestamp(results_path.stat().st_mtime, UTC)
-    counts = (
-        f"{results.tests} tests, {len(results.failed)} failed, {len(results.skipped)} skipped "
-        f"(`{shown}`, {written:%Y-%m-%d %H:%M} UTC)"
+    missing = ", ".join(sorted(junit_results.folders_with_tests(repo.files) - results.folders))
+    written, failed, skipped = path.stat().st_mtime, results.failed, results.skipped
+    problems = failing(
+        (changed > written, f"{name} changed after the last test run: run `make test` again"),
+        (missing, f"the results miss {missing} (a partial run): run `make test` again"),
+        (failed, f"{len(failed)} test(s) failed: fix them and run `make test`"),
     )
-    details = [counts]
-    shown_failures = results.failed[: junit_results.SHOWN]
-    details += [f"- failed: `{junit_results.summary(f)}`" for f in shown_failures]
-    if len(results.failed) > len(shown_failures):
-        details.append(f"- ... and {len(results.failed) - len(shown_failures)} more")
-    reasons = sorted(set(results.skipped))
-    details += [f"- skipped ({results.skipped.count(r)}): {r}" for r in reasons]
-    return outcome(title, problems, counts, details)
-
-
-# --------------------------------------------------------------------------------- 3. security
-def run_quietly(command: list[str], root: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
+    counts = (
+        f"{results.tests} tests, {len(failed)} failed, {len(skipped)} skipped (`{shown}`, "
+        f"{datetime.fromtimestamp(written, UTC):%Y-%m-%d %H:%M} UTC)"
+    )
+    listed = failed[: junit_results.SHOWN]
+    details = [counts, *(f"- failed: `{junit_results.summary(f)}`" for f in listed)]
+    if len(failed) > len(listed):
+        details.append(f"- ... and {len(failed) - len(listed)} more")
+    undone = [f"skipped ({skipped.count(r)}): {r}" for r in sorted(set(skipped))]
+    return outcome(title, counts, details, problems, undone)
 
 
 def secret_scans(repo: Repository) -> tuple[str, str]:
     """Run the repository's secret-scan tests; (status, why)."""
-    node_ids = [
-        t for key, ids in SECRET_TESTS.items() if key in (None, *repo.components) for t in ids
-    ]
+    ids = [t for key, ids in SECRET_TESTS.items() if key in (None, *repo.components) for t in ids]
     with tempfile.TemporaryDirectory() as scratch:
-        report = Path(scratch) / "results.xml"
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-        run_quietly([*command, f"--junitxml={report}", *node_ids], repo.root)
+        xml = Path(scratch) / "results.xml"
+        pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        run([*pytest, f"--junitxml={xml}", *ids], repo.root)
         try:
-            results = junit_results.read(report)
+            results = junit_results.read(xml)
         except (OSError, ValueError):
-            return FAILED, f"pytest could not run {', '.join(node_ids)}: run it by hand"
-    if results.failed:
-        return FAILED, "; ".join(junit_results.summary(f, lines=6) for f in results.failed)
-    if results.skipped:
-        return FAILED, "a scan was skipped: " + "; ".join(sorted(set(results.skipped)))
-    if results.tests < len(node_ids):
-        return FAILED, f"pytest ran {results.tests} of {', '.join(node_ids)}: are they there?"
-    return PASSED, f"{len(node_ids)} scan(s) clean: " + ", ".join(f"`{t}`" for t in node_ids)
+            return FAILED, f"pytest could not run {', '.join(ids)}: run it by hand"
+    ran, failed, skipped = results.tests, results.failed, results.skipped
+    problems = failing(
+        (failed, "; ".join(junit_results.summary(f, lines=6) for f in failed)),
+        (skipped, "a scan was skipped: " + "; ".join(sorted(set(skipped)))),
+        (ran < len(ids), f"pytest ran {ran} of {', '.join(ids)}: are they there?"),
+    )
+    clean = f"{len(ids)} scan(s) clean: " + ", ".join(f"`{t}`" for t in ids)
+    return (FAILED, problems[0]) if problems else (PASSED, clean)
 
 
 def classification(repo: Repository) -> tuple[str, str]:
     script = "security/data_classification/classify.py"
-    result = run_quietly([sys.executable, script, "--check"], repo.root)
+    result = run([sys.executable, script, "--check"], repo.root)
     if result.returncode == 0:
         return PASSED, f"`{script} --check` passes"
     lines = (result.stderr or result.stdout).strip().splitlines() or ["no output"]
@@ -190,47 +165,37 @@ def classification(repo: Repository) -> tuple[str, str]:
 
 
 def pii_report(repo: Repository) -> tuple[str, str]:
-    path = repo.root / PII_REPORT
+    """The last PII scan's report: skipped (not done) while there is none."""
+    path, shown = repo.root / PII_REPORT, PII_REPORT.as_posix()
     if not path.is_file():
-        return (
-            SKIPPED,
-            f"no {PII_REPORT.as_posix()} yet: `make demo` then `make pii-scan` writes it",
-        )
+        return SKIPPED, f"no {shown} yet: `make demo` then `make pii-scan` writes it"
     try:
         report = json.loads(path.read_text())
         findings = list(report["findings"])
     except (OSError, ValueError, KeyError, TypeError):
-        return FAILED, f"{PII_REPORT.as_posix()} is unreadable: run `make pii-scan` again"
+        return FAILED, f"{shown} is unreadable: run `make pii-scan` again"
     if findings:
         return FAILED, f"{len(findings)} unclassified PII column(s): " + "; ".join(findings[:5])
-    return PASSED, f"no finding in {PII_REPORT.as_posix()} of {report.get('generated_at', '?')}"
+    return PASSED, f"no finding in {shown} of {report.get('generated_at', '?')}"
 
 
 def security(repo: Repository) -> Item:
-    checks: list[tuple[str, Callable[[Repository], tuple[str, str]]]] = [
-        ("secret scans", secret_scans)
-    ]
-    if "security" in repo.components:
-        checks += [("classification", classification), ("PII scan report", pii_report)]
-    rows = [(name, *check(repo)) for name, check in checks]
+    checks = {"secret scans": secret_scans}
+    if full := "security" in repo.components:
+        checks |= {"classification": classification, "PII scan report": pii_report}
+    rows = [(name, *check(repo)) for name, check in checks.items()]
     details = ["| scan | result | why |", "|---|---|---|"]
     details += [f"| {name} | {status} | {cell(why)} |" for name, status, why in rows]
-    if "security" not in repo.components:
+    if not full:
         details.append(
             "\nWith the security component: detect-secrets, the classification check, PII scans."
         )
-    problems = [f"{name}: {why}" for name, status, why in rows if status == FAILED]
-    return outcome("Security scans clean", problems, f"{len(rows)} scan(s) clean", details)
-
-
-# ----------------------------------------------------------------------------- 4. warehouses
-def credits(value: float) -> str:
-    return f"{value:g}"
+    failed, undone = ([f"{n}: {w}" for n, s, w in rows if s == x] for x in (FAILED, SKIPPED))
+    return outcome("Security scans clean", f"{len(rows)} scan(s) clean", details, failed, undone)
 
 
 def warehouses(repo: Repository) -> Item:
-    title = "Warehouse cost estimate"
-    script = warehouse_costs.SCRIPT
+    title, script = "Warehouse cost estimate", warehouse_costs.SCRIPT
     if "snowflake" not in repo.components:
         return Item(
             title, SKIPPED, "no snowflake component: the local DuckDB warehouse costs nothing"
@@ -239,6 +204,8 @@ def warehouses(repo: Repository) -> Item:
         estimates = warehouse_costs.estimate(repo.root / script)
     except warehouse_costs.EstimateError as error:
         return Item(title, FAILED, f"{script}: {error}")
+    totals = ("credits_per_hour", "quota", "monthly_upper_bound")
+    per_hour, quota, bound = (sum(getattr(e, total) for e in estimates) for total in totals)
     details = [
         f"From `{script}`, standard warehouses, in credits (times your contract's price per "
         "credit). A resume bills at least 60 s, and an idle warehouse runs until auto-suspend.",
@@ -246,91 +213,58 @@ def warehouses(repo: Repository) -> Item:
         "| warehouse | size | credits/hour | auto_suspend (s) | credits per idle tail | "
         "resource monitor | monthly quota | hours at quota | monthly upper bound |",
         "|---|---|---:|---:|---:|---|---:|---:|---:|",
+        *(COSTS.format(**e._asdict()) for e in estimates),
+        f"| **all** | | **{per_hour}** | | | | **{quota:g}** | | **{bound:g}** |",
     ]
-    for e in estimates:
-        details.append(
-            f"| {e.warehouse} | {e.size} | {e.credits_per_hour} | {e.auto_suspend} | "
-            f"{e.idle_credits_per_resume:.3f} | {e.monitor.name} (suspends at "
-            f"{e.monitor.cap_percent} %) | {credits(e.monitor.quota)} | {e.quota_hours:g} | "
-            f"{credits(e.monthly_upper_bound)} |"
-        )
-    per_hour = sum(e.credits_per_hour for e in estimates)
-    bound = sum(e.monthly_upper_bound for e in estimates)
-    quota = sum(e.monitor.quota for e in estimates)
-    details.append(
-        f"| **all** | | **{per_hour}** | | | | **{credits(quota)}** | | **{credits(bound)}** |"
-    )
-    why = (
-        f"{len(estimates)} warehouses: {per_hour} credits/hour all running, at most "
-        f"{credits(bound)} credits a month (quotas {credits(quota)})"
-    )
-    return Item(title, PASSED, why, details)
+    why = f"{len(estimates)} warehouses: {per_hour} credits/hour all running, at most "
+    return Item(title, PASSED, why + f"{bound:g} credits a month (quotas {quota:g})", details)
 
 
-# ----------------------------------------------------------------------- 5. integration points
 def integrations(repo: Repository) -> Item:
     variables = integration_points.env_variables(repo.root)
-    problems, claimed = [], set()
-    details = [
-        "| component | connects to | configured by | needs from .env |",
-        "|---|---|---|---|",
-    ]
-    unknown = [k for k in repo.components if k not in integration_points.INTEGRATIONS]
-    problems += [
+    points = integration_points.chosen(repo.components)
+    unknown = [key for key in repo.components if key not in integration_points.INTEGRATIONS]
+    problems = [
         f"component {k} has no entry in scripts/migration/integration_points.py: add one"
         for k in unknown
     ]
-    for key in integration_points.chosen(repo.components):
-        point = integration_points.INTEGRATIONS[key]
-        files: list[str] = []
-        for pattern in point.files:
-            found = integration_points.matching(repo.files, pattern)
-            if not found:
-                problems.append(f"{point.label}: no committed file matches `{pattern}`")
-            files += [f for f in integration_points.shown(pattern, found) if f not in files]
-        needs = [v for v in variables if point.env and re.match(point.env, v.name)]
-        claimed |= {v.name for v in needs}
-        details.append(
-            f"| {point.label} | {point.system} | {', '.join(files)} | "
-            f"{', '.join(map(str, needs)) or '-'} |"
-        )
-    others = [str(v) for v in variables if v.name not in claimed]
-    if others:
+    details = ["| component | connects to | configured by | needs from .env |", "|---|---|---|---|"]
+    claimed: set[str] = set()
+    for point in points:
+        files, unmatched = integration_points.files_of(point, repo.files)
+        problems += [f"{point.label}: no committed file matches `{p}`" for p in unmatched]
+        needs = [(n, shown) for n, shown in variables if point.env and re.match(point.env, n)]
+        claimed |= {name for name, _ in needs}
+        needed = ", ".join(shown for _, shown in needs) or "-"
+        details.append(f"| {point.label} | {point.system} | {', '.join(files)} | {needed} |")
+    if others := [shown for name, shown in variables if name not in claimed]:
         details.append(f"| (other) | | `.env.example` | {', '.join(others)} |")
-    listed = len(integration_points.chosen(repo.components))
-    return outcome("Integration points listed", problems, f"{listed} integration point(s)", details)
+    passed = f"{len(points)} integration point(s)"
+    return outcome("Integration points listed", passed, details, problems)
 
 
-# ----------------------------------------------------------------------------------- report
+def verdict(items: list[Item]) -> str:
+    """Ready only when every item passed: a skipped item is not done."""
+    failed, skipped = (sum(item.status == s for item in items) for s in (FAILED, SKIPPED))
+    if failed or skipped:
+        return f"Not ready: {failed} of {len(items)} items failed, {skipped} skipped (not done)."
+    return f"Ready: all {len(items)} items passed."
+
+
 def render(repo: Repository, items: list[Item]) -> str:
-    failed = [item for item in items if item.status == FAILED]
-    verdict = (
-        f"**Not ready: {len(failed)} of {len(items)} items failed.**"
-        if failed
-        else f"**Ready: all {len(items)} items passed or were skipped with a reason.**"
-    )
     components = ", ".join(repo.components) or "none (dbt on DuckDB only)"
     lines = [
-        f"# Migration readiness: {repo.answers.get('project_name', repo.root.name)}",
-        "",
+        f"# Migration readiness: {repo.answers.get('project_name', repo.root.name)}\n",
         f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `make migration-check` "
-        f"(scripts/migration/migration_check.py). Components: {components}.",
-        "",
-        verdict,
-        "",
-        "| item | result | why |",
-        "|---|---|---|",
+        f"(scripts/migration/migration_check.py). Components: {components}.\n",
+        f"**{verdict(items)}**\n",
+        "| item | result | why |\n|---|---|---|",
         *(f"| {item.title} | {item.status} | {cell(item.why)} |" for item in items),
     ]
     for item in items:
-        lines += ["", f"## {item.title}: {item.status}", "", item.why]
-        if item.details:
-            lines += ["", *item.details]
+        lines += ["", f"## {item.title}: {item.status}\n", item.why]
+        lines += ["", *item.details] if item.details else []
     return "\n".join(lines) + "\n"
-
-
-def cell(text: str) -> str:
-    return text.replace("|", "\\|")
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -348,24 +282,15 @@ def write_atomically(path: Path, text: str) -> None:
 def check(root: Path, results: Path) -> tuple[Repository, list[Item]]:
     """The repository and every item of its checklist, in order."""
     repo = Repository(root, answers(root), committed_files(root))
-    return repo, [
-        documentation(repo),
-        tests(repo, results if results.is_absolute() else root / results),
-        security(repo),
-        warehouses(repo),
-        integrations(repo),
-    ]
+    items = [documentation(repo), tests(repo, root / results)]  # an absolute path stays
+    return repo, [*items, security(repo), warehouses(repo), integrations(repo)]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--report", type=Path, required=True, help="the Markdown report to write")
-    parser.add_argument(
-        "--test-results",
-        type=Path,
-        default=DEFAULT_RESULTS,
-        help=f"the JUnit XML of the last `make test` (default {DEFAULT_RESULTS})",
-    )
+    default = f"the JUnit XML of the last `make test` (default {DEFAULT_RESULTS})"
+    parser.add_argument("--test-results", type=Path, default=DEFAULT_RESULTS, help=default)
     args = parser.parse_args(argv)
     try:
         if args.report.is_dir():
@@ -379,8 +304,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for item in items:
         print(f"{item.status:>7}  {item.title}: {item.why}")
-    print(f"report: {args.report}")
-    return 1 if any(item.status == FAILED for item in items) else 0
+    print(f"{verdict(items)}\nreport: {args.report}")
+    return 0 if all(item.status == PASSED for item in items) else 1
 
 
 if __name__ == "__main__":

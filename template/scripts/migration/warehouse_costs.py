@@ -1,138 +1,63 @@
 """The credit cost of snowflake/warehouses/warehouses.sql: per hour, per resume, per month.
 
-Snowflake bills a running standard warehouse by the second (at least 60 seconds per resume)
-at the credits per hour of its size, and a warehouse that goes idle keeps running, and
-billing, for ``auto_suspend`` seconds. A resource monitor caps what its warehouses spend in
-a month: ``suspend`` stops new queries at its threshold (running ones finish) and
-``suspend_immediate`` cancels them too, so the monthly upper bound of a warehouse is its
-quota times the highest threshold at which the monitor suspends it.
-
-The script is read, never run: statements are split on semicolons outside quotes and
-comments, and only ``create warehouse``, ``create resource monitor`` and ``alter warehouse
-... set resource_monitor`` matter. Anything that makes the estimate wrong (an unknown size,
-a warehouse without a monitor or without auto-suspend, a monitor that never suspends) is an
-:class:`EstimateError` naming the warehouse and the fix.
+Snowflake bills a running standard warehouse by the second (at least 60 s per resume) at the
+credits per hour of its size, and an idle one keeps running for ``auto_suspend`` seconds. A
+resource monitor caps a month's spending: ``suspend`` lets running queries finish and
+``suspend_immediate`` cancels them, so a warehouse's monthly upper bound is its quota times
+the highest threshold at which its monitor suspends it. The script is read, never run; what
+makes the estimate wrong (an unknown size, no monitor, no auto-suspend, a monitor that never
+suspends) is an :class:`EstimateError` naming the warehouse and the fix.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 SCRIPT = "snowflake/warehouses/warehouses.sql"
-#: Credits per hour of a standard warehouse, by size (Snowflake's documented table).
-CREDITS_PER_HOUR: dict[str, int] = {
-    "XSMALL": 1,
-    "SMALL": 2,
-    "MEDIUM": 4,
-    "LARGE": 8,
-    "XLARGE": 16,
-    "XXLARGE": 32,
-    "XXXLARGE": 64,
-    "X4LARGE": 128,
-    "X5LARGE": 256,
-    "X6LARGE": 512,
-}
-#: The other spellings Snowflake accepts, without quotes and hyphens (X-SMALL, 2X-LARGE, ...).
-SIZE_ALIASES: dict[str, str] = {
-    "X2LARGE": "XXLARGE",
-    "2XLARGE": "XXLARGE",
-    "X3LARGE": "XXXLARGE",
-    "3XLARGE": "XXXLARGE",
-    "4XLARGE": "X4LARGE",
-    "5XLARGE": "X5LARGE",
-    "6XLARGE": "X6LARGE",
-}
-#: What Snowflake does when ``auto_suspend`` is not given.
-DEFAULT_AUTO_SUSPEND = 600
+#: Credits per hour of a standard warehouse, by size (Snowflake's documented table): 1, 2, 4...
+SIZES = ["XSMALL", "SMALL", "MEDIUM", "LARGE", "XLARGE", "XXLARGE", "XXXLARGE", "X4LARGE"]
+SIZES += ["X5LARGE", "X6LARGE"]
+CREDITS_PER_HOUR = {size: 2**step for step, size in enumerate(SIZES)}
+#: The other spellings Snowflake accepts, without quotes and hyphens (2X-LARGE, X3LARGE, ...).
+SIZE_ALIASES = {alias: SIZES[n + 3] for n in range(2, 7) for alias in (f"X{n}LARGE", f"{n}XLARGE")}
+DEFAULT_AUTO_SUSPEND = 600  # what Snowflake does when auto_suspend is not given
 MINIMUM_BILLED_SECONDS = 60
 
 NAME = r"([A-Za-z_][A-Za-z0-9_$]*)"
-WAREHOUSE = re.compile(
-    rf"create (?:or replace )?warehouse (?:if not exists )?{NAME}(.*)", re.I | re.S
-)
-MONITOR = re.compile(
-    rf"create (?:or replace )?resource monitor (?:if not exists )?{NAME}(?: with)?(.*)", re.I | re.S
-)
-ATTACH = re.compile(
-    rf"alter warehouse (?:if exists )?{NAME} set resource_monitor\s*=\s*{NAME}", re.I
-)
+CREATE = r"create (?:or replace )?{} (?:if not exists )?" + NAME
+WAREHOUSE = re.compile(CREATE.format("warehouse") + "(.*)", re.I | re.S)
+MONITOR = re.compile(CREATE.format("resource monitor") + "(?: with)?(.*)", re.I | re.S)
+ATTACH = re.compile(rf"(?i)alter warehouse (?:if exists )?{NAME} set resource_monitor\s*=\s*{NAME}")
 PROPERTY = re.compile(r"(\w+)\s*=\s*('(?:[^']|'')*'|[^\s']+)")
 TRIGGER = re.compile(r"on (\d+) percent do (suspend_immediate|suspend|notify)", re.I)
+QUOTED = r"'[^']*(?:'|$)"  # a string literal; an unclosed one runs to the end
 
 
 class EstimateError(ValueError):
     """The script cannot be estimated as it is: the message says what to fix."""
 
 
-@dataclass(frozen=True)
-class Monitor:
-    name: str
-    quota: float
-    #: (percent, action) pairs, e.g. (100, "SUSPEND").
-    triggers: tuple[tuple[int, str], ...]
-
-    @property
-    def cap_percent(self) -> int:
-        """The highest threshold at which the monitor suspends its warehouses."""
-        return max(p for p, action in self.triggers if action.startswith("SUSPEND"))
-
-
-@dataclass(frozen=True)
-class Estimate:
+class Estimate(NamedTuple):
     """The cost figures of one warehouse, in credits."""
 
     warehouse: str
     size: str
+    credits_per_hour: int
     auto_suspend: int
-    monitor: Monitor
-
-    @property
-    def credits_per_hour(self) -> int:
-        return CREDITS_PER_HOUR[self.size]
-
-    @property
-    def idle_credits_per_resume(self) -> float:
-        """What one resume costs beyond the work: the minimum billing or the idle tail."""
-        return self.credits_per_hour * max(self.auto_suspend, MINIMUM_BILLED_SECONDS) / 3600
-
-    @property
-    def quota_hours(self) -> float:
-        """Hours of running time the monthly quota buys at this size."""
-        return self.monitor.quota / self.credits_per_hour
-
-    @property
-    def monthly_upper_bound(self) -> float:
-        return self.monitor.quota * self.monitor.cap_percent / 100
+    idle_credits_per_resume: float  # beyond the work: the minimum billing or the idle tail
+    monitor: str
+    cap_percent: int  # the highest threshold at which the monitor suspends the warehouse
+    quota: float  # the monitor's monthly credit quota
+    quota_hours: float  # hours of running time the quota buys at this size
+    monthly_upper_bound: float
 
 
 def statements(text: str) -> list[str]:
     """The statements of a SQL script: split on ``;`` outside quotes, comments removed."""
-    found, current, quoted, index = [], [], False, 0
-    while index < len(text):
-        char = text[index]
-        if not quoted and text.startswith("--", index):
-            index = text.find("\n", index)
-            index = len(text) if index < 0 else index
-            continue
-        if char == "'":
-            quoted = not quoted
-        if char == ";" and not quoted:
-            found.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-        index += 1
-    found.append("".join(current))
-    return [" ".join(s.split()) for s in found if s.strip()]
-
-
-def size_of(value: str) -> str | None:
-    """The canonical name of a warehouse size (``'X-Small'`` -> ``XSMALL``), or None."""
-    size = value.strip("'\"").upper().replace("-", "")
-    size = SIZE_ALIASES.get(size, size)
-    return size if size in CREDITS_PER_HOUR else None
+    text = re.sub(rf"({QUOTED})|--[^\n]*", lambda m: m[1] or "", text)
+    return [" ".join(s.split()) for s in re.findall(rf"(?:{QUOTED}|[^;'])+", text) if s.strip()]
 
 
 def number(value: str, what: str) -> float:
@@ -149,15 +74,17 @@ def estimate(path: Path) -> list[Estimate]:
     except OSError as error:
         raise EstimateError(f"cannot read {SCRIPT}: {error.strerror}") from None
     warehouses: dict[str, dict[str, str]] = {}
-    monitors: dict[str, Monitor] = {}
+    monitors: dict[str, tuple[float, list[int]]] = {}  # quota, suspend thresholds
     attached: dict[str, str] = {}
     for statement in statements(text):
-        if match := WAREHOUSE.fullmatch(statement):
-            props = {k.lower(): v for k, v in PROPERTY.findall(match.group(2))}
-            warehouses[match.group(1).upper()] = props
-        elif match := MONITOR.fullmatch(statement):
-            name, body = match.group(1).upper(), match.group(2)
+        if match := ATTACH.fullmatch(statement):
+            attached[match[1].upper()] = match[2].upper()
+        elif match := WAREHOUSE.fullmatch(statement) or MONITOR.fullmatch(statement):
+            name, body = match[1].upper(), match[2]
             props = {k.lower(): v for k, v in PROPERTY.findall(body)}
+            if match.re is WAREHOUSE:
+                warehouses[name] = props
+                continue
             if "credit_quota" not in props:
                 raise EstimateError(f"resource monitor {name} has no credit_quota")
             if props.get("frequency", "monthly").lower() != "monthly":
@@ -165,44 +92,41 @@ def estimate(path: Path) -> list[Estimate]:
                     f"resource monitor {name} resets {props['frequency']}: the estimate is "
                     "monthly; set frequency = monthly"
                 )
-            triggers = tuple((int(p), a.upper()) for p, a in TRIGGER.findall(body))
-            monitors[name] = Monitor(name, number(props["credit_quota"], name), triggers)
-        elif match := ATTACH.fullmatch(statement):
-            attached[match.group(1).upper()] = match.group(2).upper()
+            caps = [int(p) for p, act in TRIGGER.findall(body) if act.upper().startswith("SUSPEND")]
+            monitors[name] = number(props["credit_quota"], name), caps
     if not warehouses:
         raise EstimateError("it creates no warehouse (`create warehouse if not exists NAME ...`)")
-    return [_estimate(name, props, monitors, attached) for name, props in warehouses.items()]
-
-
-def _estimate(
-    name: str, props: dict[str, str], monitors: dict[str, Monitor], attached: dict[str, str]
-) -> Estimate:
-    if "warehouse_size" not in props:
-        raise EstimateError(f"warehouse {name} has no warehouse_size: set it explicitly")
-    size = size_of(props["warehouse_size"])
-    if size is None:
-        raise EstimateError(
-            f"warehouse {name} has warehouse_size = {props['warehouse_size']}, not a "
-            f"Snowflake size ({', '.join(CREDITS_PER_HOUR)})"
-        )
-    raw_suspend = props.get("auto_suspend", str(DEFAULT_AUTO_SUSPEND))
-    if raw_suspend.upper() == "NULL" or number(raw_suspend, f"auto_suspend of {name}") <= 0:
-        raise EstimateError(
-            f"warehouse {name} never suspends itself (auto_suspend = {raw_suspend}): "
-            "set auto_suspend = 60"
-        )
-    monitor_name = attached.get(name) or props.get("resource_monitor", "").upper()
-    if not monitor_name:
-        raise EstimateError(
-            f"warehouse {name} has no resource monitor, so its cost has no bound: "
-            f"`alter warehouse {name} set resource_monitor = ...`"
-        )
-    if monitor_name not in monitors:
-        raise EstimateError(f"warehouse {name} uses resource monitor {monitor_name}, never created")
-    monitor = monitors[monitor_name]
-    if not any(action.startswith("SUSPEND") for _, action in monitor.triggers):
-        raise EstimateError(
-            f"resource monitor {monitor_name} never suspends {name}: "
-            "add `on 100 percent do suspend`"
-        )
-    return Estimate(name, size, int(number(raw_suspend, name)), monitor)
+    found = []
+    for name, props in warehouses.items():
+        if "warehouse_size" not in props:
+            raise EstimateError(f"warehouse {name} has no warehouse_size: set it explicitly")
+        size = props["warehouse_size"].strip("'\"").upper().replace("-", "")
+        if (size := SIZE_ALIASES.get(size, size)) not in CREDITS_PER_HOUR:
+            raise EstimateError(
+                f"warehouse {name} has warehouse_size = {props['warehouse_size']}, not a "
+                f"Snowflake size ({', '.join(CREDITS_PER_HOUR)})"
+            )
+        suspend = props.get("auto_suspend", str(DEFAULT_AUTO_SUSPEND))
+        if suspend.upper() == "NULL" or number(suspend, f"auto_suspend of {name}") <= 0:
+            raise EstimateError(
+                f"warehouse {name} never suspends itself (auto_suspend = {suspend}): "
+                "set auto_suspend = 60"
+            )
+        monitor = attached.get(name) or props.get("resource_monitor", "").upper()
+        if not monitor:
+            raise EstimateError(
+                f"warehouse {name} has no resource monitor, so its cost has no bound: "
+                f"`alter warehouse {name} set resource_monitor = ...`"
+            )
+        if monitor not in monitors:
+            raise EstimateError(f"warehouse {name} uses resource monitor {monitor}, never created")
+        quota, caps = monitors[monitor]
+        if not caps:
+            raise EstimateError(
+                f"resource monitor {monitor} never suspends {name}: add `on 100 percent do suspend`"
+            )
+        per_hour, seconds, cap = CREDITS_PER_HOUR[size], int(number(suspend, name)), max(caps)
+        idle = per_hour * max(seconds, MINIMUM_BILLED_SECONDS) / 3600
+        row = (name, size, per_hour, seconds, idle, monitor, cap, quota, quota / per_hour)
+        found.append(Estimate(*row, quota * cap / 100))
+    return found
