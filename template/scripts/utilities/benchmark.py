@@ -1,32 +1,18 @@
 """Measure the demo pipeline: dbt against the same transformations as plain SQL.
 
-    python scripts/utilities/benchmark.py --scale 1 --scale 80 [--seed 42] [--runs 1]
+    python scripts/utilities/benchmark.py --scale 1 --scale 80 [--seed 42] [--json FILE]
 
-For each scale, in a scratch DuckDB file (the dev warehouse is not touched):
-
-0. `make demo SCALE=<scale>` end to end: initial load, dbt build, increment 1,
-   dbt build again (timed);
-1. the generator lands the initial load (timed);
-2. `dbt build` runs the whole project: seeds, models, snapshot, tests (timed),
-   then `dbt run` the models alone on a fresh copy of the raw data (timed);
-3. the same work as plain SQL through the duckdb Python API, on fresh copies of
-   the raw data, from the SQL dbt compiled (manifest `compiled_code`):
-   - models only: every model in dependency order with
-     `CREATE OR REPLACE TABLE|VIEW ... AS` (compare with `dbt run`);
-   - everything `dbt build` does: the seeds loaded from their CSV files, the
-     models, the snapshot's first load (its select plus the SCD2 columns), and
-     every data test run as a query (compare with `dbt build`; dbt's unit tests
-     have no plain-SQL equivalent and are left out);
-4. a table of the figures and the ratios dbt build / plain SQL (same work) and
-   dbt run / plain SQL (models).
-
-It prints figures; it asserts nothing (use the tests for that). Exit status 2
-when a scale is not a positive number or a tool is missing.
+Per scale, on fresh copies of the generated raw data in scratch DuckDB files (the dev warehouse
+is not touched), it times `make demo`, the generator, `dbt build` and `dbt run`, and the same work
+as plain SQL from the SQL dbt compiled: the models alone, and the seeds, models, snapshot and data
+tests (dbt's unit tests have no plain-SQL equivalent). It prints the figures and the ratios and
+asserts nothing. Exit status 2 when a scale is not a positive number or a tool is missing.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -34,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from graphlib import TopologicalSorter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,15 +34,12 @@ def fail(message: str) -> None:
 
 
 def positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(
-            f"--scale must be a positive number (got {text!r}): use 1 for the demo size"
-        )
-    return value
+    with contextlib.suppress(ValueError):
+        if float(text) > 0:
+            return float(text)
+    raise argparse.ArgumentTypeError(
+        f"--scale must be a positive number (got {text!r}): use 1 for the demo size"
+    )
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> float:
@@ -86,141 +70,96 @@ def dbt(*args: str) -> list[str]:
     return [executable, *args, "--target", "ci"]
 
 
-def relation_of(node: dict) -> str:
-    return f'"{node["schema"]}"."{node["alias"] or node["name"]}"'
+#: resource type -> the plain SQL that does what dbt does with such a node (a snapshot's first
+#: load: its select plus the SCD2 columns; a data test: a query).
+PLAIN_SQL = {
+    "seed": "create or replace table {relation} as select * from read_csv('{csv}', header = true)",
+    "model": "create or replace {table_or_view} {relation} as {compiled_code}",
+    "snapshot": (
+        "create or replace table {relation} as select *, {updated_at} as dbt_updated_at, "
+        "{updated_at} as dbt_valid_from, cast(null as timestamp) as dbt_valid_to, "
+        "md5(cast({unique_key} as varchar) || '|' || cast({updated_at} as varchar)) as dbt_scd_id "
+        "from ({compiled_code}) as source"
+    ),
+    "test": "select count(*) from ({compiled_code}) as failures",
+}
 
 
-def plain_sql_plan(manifest: dict) -> list[tuple[str, str, str]]:
-    """(relation, materialization, compiled SQL) of every model, in dependency order."""
-    nodes = {
-        uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"
+def plain_sql(manifest: dict) -> dict[str, list[str]]:
+    """The plain SQL of every node by resource type, in dependency order, and "schema": the
+    statements that create the schemas."""
+    nodes = manifest["nodes"]
+    graph = {uid: node["depends_on"].get("nodes", []) for uid, node in sorted(nodes.items())}
+    found: dict[str, list[str]] = {kind: [] for kind in PLAIN_SQL}
+    for node in (nodes[uid] for uid in TopologicalSorter(graph).static_order() if uid in nodes):
+        kind, config = node["resource_type"], node["config"]
+        if kind not in found or (kind == "test" and not node.get("compiled_code")):
+            continue
+        facts = {
+            "relation": f'"{node["schema"]}"."{node["alias"] or node["name"]}"',
+            "csv": DBT_DIR / node["original_file_path"],
+            "table_or_view": "view" if config["materialized"] == "view" else "table",
+        }
+        found[kind].append(PLAIN_SQL[kind].format_map(config | node | facts))
+    schemas = {
+        n["schema"] for n in nodes.values() if n["resource_type"] in {"model", "seed", "snapshot"}
     }
-    order: list[str] = []
-    seen: set[str] = set()
-
-    def visit(uid: str) -> None:
-        if uid in seen or uid not in nodes:
-            return
-        seen.add(uid)
-        for parent in nodes[uid]["depends_on"]["nodes"]:
-            visit(parent)
-        order.append(uid)
-
-    for uid in sorted(nodes):
-        visit(uid)
-    plan = []
-    for uid in order:
-        node = nodes[uid]
-        kind = "view" if node["config"]["materialized"] == "view" else "table"
-        plan.append((relation_of(node), kind, node["compiled_code"]))
-    return plan
+    found["schema"] = [f'create schema if not exists "{schema}"' for schema in sorted(schemas)]
+    return found
 
 
-def build_extras(manifest: dict) -> tuple[list[str], list[str], list[str]]:
-    """Plain SQL for what dbt build adds to the models: seeds, snapshots, data tests."""
-    nodes = manifest["nodes"].values()
-    seeds = [
-        f"create or replace table {relation_of(n)} as select * from "
-        f"read_csv('{DBT_DIR / n['original_file_path']}', header = true)"
-        for n in nodes
-        if n["resource_type"] == "seed"
-    ]
-    snapshots = [
-        f"create or replace table {relation_of(n)} as select *, "
-        f"{n['config']['updated_at']} as dbt_updated_at, "
-        f"{n['config']['updated_at']} as dbt_valid_from, "
-        f"cast(null as timestamp) as dbt_valid_to, "
-        f"md5(cast({n['config']['unique_key']} as varchar) || '|' || "
-        f"cast({n['config']['updated_at']} as varchar)) as dbt_scd_id "
-        f"from ({n['compiled_code']}) as source"
-        for n in nodes
-        if n["resource_type"] == "snapshot"
-    ]
-    tests = [
-        f"select count(*) from ({n['compiled_code']}) as failures"
-        for n in nodes
-        if n["resource_type"] == "test" and n.get("compiled_code")
-    ]
-    return seeds, snapshots, tests
-
-
-def run_plain_sql(
-    database: Path,
-    plan: list[tuple[str, str, str]],
-    schemas: set[str],
-    before: list[str] = (),
-    after: list[str] = (),
-) -> float:
-    """Run the statements; `after` ones are queries (data tests) whose rows are fetched."""
+def run_plain_sql(database: Path, statements: list[str], queries: list[str] = ()) -> float:
+    """Run the statements, then the queries (data tests), fetching their rows."""
     import duckdb
 
     started = time.perf_counter()
     with duckdb.connect(str(database)) as connection:
-        for schema in sorted(schemas):
-            connection.execute(f'create schema if not exists "{schema}"')
-        for statement in before:
+        for statement in statements:
             connection.execute(statement)
-        for relation, kind, sql in plan:
-            connection.execute(f"create or replace {kind} {relation} as {sql}")
-        for statement in after:
-            connection.execute(statement).fetchall()
+        for query in queries:
+            connection.execute(query).fetchall()
     return time.perf_counter() - started
 
 
 def measure(scale: float, seed: int, work: Path) -> dict[str, float]:
-    work.mkdir(parents=True)
     # Every copy has the same file name: DuckDB names the catalog after the file,
     # and dbt's compiled SQL names it too.
     raw = work / "source" / "warehouse.duckdb"
-    raw.parent.mkdir()
-    env = dbt_env(raw, work)
+    raw.parent.mkdir(parents=True)
+
+    def fresh(name: str) -> tuple[Path, dict[str, str]]:
+        """A copy of the raw data in work/<name>, and dbt's environment on it."""
+        shutil.copytree(raw.parent, work / name)
+        return work / name / raw.name, dbt_env(work / name / raw.name, work)
+
     figures = {"scale": scale}
-    demo_env = {**env, "DBT_DUCKDB_PATH": str(work / "demo" / "warehouse.duckdb")}
     figures["make_demo_s"] = timed(
-        ["make", "-C", str(ROOT), "demo", f"SCALE={scale:g}", f"SEED={seed}"], demo_env
+        ["make", "-C", str(ROOT), "demo", f"SCALE={scale:g}", f"SEED={seed}"],
+        dbt_env(work / "demo" / raw.name, work),
     )
     figures["generate_s"] = timed(
         [sys.executable, str(GENERATOR), "--database", str(raw), "--scale", str(scale),
          "--seed", str(seed)],
-        env,
+        dbt_env(raw, work),
     )  # fmt: skip
-    import duckdb
+    batch_0 = json.loads((raw.parent / "loads" / "batch_0.json").read_text())
+    figures["order_items"] = batch_0["tables"]["order_items"]["rows"]
 
-    with duckdb.connect(str(raw), read_only=True) as connection:
-        figures["order_items"] = connection.execute(
-            "select count(*) from raw.order_items"
-        ).fetchone()[0]
-
-    build_db = work / "build" / "warehouse.duckdb"
-    shutil.copytree(raw.parent, build_db.parent)
-    figures["dbt_build_s"] = timed(dbt("build"), dbt_env(build_db, work))
-
-    run_db = work / "run" / "warehouse.duckdb"
-    shutil.copytree(raw.parent, run_db.parent)
-    run_env = dbt_env(run_db, work)
+    _, build_env = fresh("build")
+    figures["dbt_build_s"] = timed(dbt("build"), build_env)
+    _, run_env = fresh("run")
     timed(dbt("seed"), run_env)
     figures["dbt_run_s"] = timed(dbt("run"), run_env)
 
     # The manifest of `dbt build` holds the compiled SQL of tests and snapshots too.
-    timed(dbt("compile", "--full-refresh"), dbt_env(build_db, work))
-    manifest = json.loads((work / "target" / "manifest.json").read_text())
-    plan = plain_sql_plan(manifest)
-    seeds, snapshots, tests = build_extras(manifest)
-    schemas = {
-        node["schema"]
-        for node in manifest["nodes"].values()
-        if node["resource_type"] in {"model", "seed", "snapshot"}
-    }
-    sql_db = work / "sql" / "warehouse.duckdb"
-    shutil.copytree(raw.parent, sql_db.parent)
-    timed(dbt("seed"), dbt_env(sql_db, work))
-    figures["sql_models_s"] = run_plain_sql(sql_db, plan, schemas)
-    same_db = work / "same" / "warehouse.duckdb"
-    shutil.copytree(raw.parent, same_db.parent)
-    figures["sql_build_s"] = run_plain_sql(
-        same_db, plan, schemas, before=seeds, after=snapshots + tests
-    )
-    figures["tests"] = len(tests)
+    timed(dbt("compile", "--full-refresh"), build_env)
+    sql = plain_sql(json.loads((work / "target" / "manifest.json").read_text()))
+    sql_db, sql_env = fresh("sql")
+    timed(dbt("seed"), sql_env)
+    figures["sql_models_s"] = run_plain_sql(sql_db, sql["schema"] + sql["model"])
+    everything = sql["schema"] + sql["seed"] + sql["model"] + sql["snapshot"]
+    figures["sql_build_s"] = run_plain_sql(fresh("same")[0], everything, sql["test"])
+    figures["tests"] = len(sql["test"])
     figures["build_ratio"] = figures["dbt_build_s"] / figures["sql_build_s"]
     figures["run_ratio"] = figures["dbt_run_s"] / figures["sql_models_s"]
     return figures
@@ -248,14 +187,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{'dbt build s':>11} {'SQL same s':>10} {'build/SQL':>9} "
         f"{'dbt run s':>9} {'SQL models s':>12} {'run/SQL':>7}"
     )
-    print(header)
-    print("-" * len(header))
+    print(header, "-" * len(header), sep="\n")
     for row in rows:
         print(
-            f"{row['scale']:>6g} {row['order_items']:>11,} {row['make_demo_s']:>11.2f} "
-            f"{row['generate_s']:>10.2f} {row['dbt_build_s']:>11.2f} "
-            f"{row['sql_build_s']:>10.2f} {row['build_ratio']:>9.2f} "
-            f"{row['dbt_run_s']:>9.2f} {row['sql_models_s']:>12.2f} {row['run_ratio']:>7.2f}"
+            "{scale:>6g} {order_items:>11,} {make_demo_s:>11.2f} {generate_s:>10.2f} "
+            "{dbt_build_s:>11.2f} {sql_build_s:>10.2f} {build_ratio:>9.2f} {dbt_run_s:>9.2f} "
+            "{sql_models_s:>12.2f} {run_ratio:>7.2f}".format_map(row)
         )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))

@@ -1,11 +1,8 @@
 """The sample pipeline end to end, on a scratch DuckDB file (your warehouse is not touched).
 
-The generator lands the initial load, `dbt build --target ci` builds everything, the
-generator lands increment 1, `dbt build` runs again. The marts must then agree with the
-raw tables and with the generator's manifest of increment 1 (loads/batch_1.json): new
-orders are in, changed orders carry their new status, soft-deleted orders are flagged,
-fct_orders was merged rather than rebuilt, and the snapshot holds a second version of
-every customer the increment changed. The catalog checks read dbt's manifest.json.
+The generator lands the initial load and increment 1, `dbt build --target ci` runs after each;
+the marts must then agree with the raw tables and with the generator's manifests, and the
+catalog (dbt's manifest.json) must describe and classify every column.
 """
 
 from __future__ import annotations
@@ -47,74 +44,51 @@ def count(database: Path, relation: str) -> int:
     return query(database, f"select count(*) from {relation}")[0][0]
 
 
-class Pipeline:
-    """Runs the steps in one scratch folder and keeps what the tests look at."""
-
-    def __init__(self, root: Path, work: Path, dbt: str) -> None:
-        self.root = root
-        self.work = work
-        self.dbt = dbt
-        self.database = work / "warehouse.duckdb"
-        self.target = work / "target"
-        self.env = {
-            **os.environ,
-            "DBT_PROFILES_DIR": str(root / "dbt"),
-            "DBT_DUCKDB_PATH": str(self.database),
-            "DBT_TARGET_PATH": str(self.target),
-            "DBT_LOG_PATH": str(work / "logs"),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-        }
-        # Schema names must be the plain ones the assertions use.
-        self.env.pop("DBT_SCHEMA_PREFIX", None)
-
-    def run(self, *cmd: str) -> str:
-        result = subprocess.run(
-            cmd, env=self.env, cwd=self.root, capture_output=True, text=True, check=False
-        )
-        output = result.stdout + result.stderr
-        assert result.returncode == 0, f"{' '.join(cmd[:3])} ... failed:\n{output[-6000:]}"
-        return output
-
-    def generate(self, *args: str) -> dict[str, Any]:
-        script = str(self.root / "scripts" / "utilities" / "generate_data.py")
-        self.run(sys.executable, script, "--database", str(self.database), *args)
-        batch = 0 if "--increment" not in args else int(args[args.index("--increment") + 1])
-        return json.loads((self.work / "loads" / f"batch_{batch}.json").read_text())
-
-    def build(self) -> str:
-        project = str(self.root / "dbt")
-        return self.run(self.dbt, "build", "--project-dir", project, "--target", "ci")
-
-    def compiled_run_sql(self, model: str) -> str:
-        return next(self.target.glob(f"run/*/models/**/{model}.sql")).read_text()
-
-
 @pytest.fixture(scope="module")
 def pipeline(root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Runs the steps in one scratch folder and keeps what the tests look at."""
     dbt = shutil.which("dbt")
     require(dbt is not None, "dbt")
     require(importlib.util.find_spec("duckdb") is not None, "duckdb")
-    steps = Pipeline(root, tmp_path_factory.mktemp("pipeline"), dbt)
+    work = tmp_path_factory.mktemp("pipeline")
+    db, target = work / "warehouse.duckdb", work / "target"
+    env = {
+        **os.environ,
+        "DBT_PROFILES_DIR": str(root / "dbt"),
+        "DBT_DUCKDB_PATH": str(db),
+        "DBT_TARGET_PATH": str(target),
+        "DBT_LOG_PATH": str(work / "logs"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    }
+    env.pop("DBT_SCHEMA_PREFIX", None)  # schema names must be the plain ones the tests use
 
-    initial = steps.generate("--scale", SCALE, "--seed", SEED)
-    steps.build()
-    db = steps.database
+    def land_and_build(batch: int, *args: str) -> tuple[dict[str, Any], str]:
+        """The batch's manifest and the SQL that dbt ran for fct_orders."""
+        script = root / "scripts" / "utilities" / "generate_data.py"
+        for cmd in (
+            [sys.executable, str(script), "--database", str(db), *args],
+            [dbt, "build", "--project-dir", str(root / "dbt"), "--target", "ci"],
+        ):
+            result = subprocess.run(cmd, env=env, cwd=root, capture_output=True, text=True)
+            output = (result.stdout + result.stderr)[-6000:]
+            assert result.returncode == 0, f"{' '.join(cmd[:3])} ... failed:\n{output}"
+        manifest = json.loads((work / "loads" / f"batch_{batch}.json").read_text())
+        return manifest, next(target.glob("run/*/models/**/fct_orders.sql")).read_text()
+
+    initial, first_run_sql = land_and_build(0, "--scale", SCALE, "--seed", SEED)
     counts_0 = {raw: (count(db, f"raw.{raw}"), count(db, mart)) for raw, mart in MART_OF.items()}
     snapshot_0 = count(db, "snapshots.snap_customers")
-    first_run_sql = steps.compiled_run_sql("fct_orders")
-
-    increment = steps.generate("--increment", "1")
-    steps.build()
+    increment, second_run_sql = land_and_build(1, "--increment", "1")
+    manifest = json.loads((target / "manifest.json").read_text())
     return {
-        "steps": steps,
         "database": db,
         "initial": initial,
         "increment": increment["tables"],
         "counts_0": counts_0,
         "snapshot_0": snapshot_0,
         "first_run_sql": first_run_sql,
-        "second_run_sql": steps.compiled_run_sql("fct_orders"),
-        "manifest": json.loads((steps.target / "manifest.json").read_text()),
+        "second_run_sql": second_run_sql,
+        "nodes": [*manifest["nodes"].values(), *manifest["sources"].values()],
     }
 
 
@@ -155,33 +129,28 @@ def test_changed_orders_have_their_new_status(pipeline: dict[str, Any]) -> None:
     expected = {int(order_id): status for order_id, status in orders["new_status"].items()}
     assert expected, "increment 1 changed no order status: the check would prove nothing"
     ids = ", ".join(map(str, expected))
-    built = dict(
-        query(
-            pipeline["database"],
-            f"select order_id, status from marts.fct_orders where order_id in ({ids})",
-        )
-    )
-    assert built == expected
+    sql = f"select order_id, status from marts.fct_orders where order_id in ({ids})"
+    assert dict(query(pipeline["database"], sql)) == expected
 
 
-def test_soft_deleted_rows_are_flagged_not_dropped(pipeline: dict[str, Any]) -> None:
-    db = pipeline["database"]
-    for table, mart, key in (
-        ("orders", "marts.fct_orders", "order_id"),
-        ("order_items", "marts.fct_order_items", "order_item_id"),
-    ):
-        deleted = pipeline["increment"][table]["soft_deleted_ids"]
-        assert deleted, f"increment 1 soft-deleted no {table}: the check would prove nothing"
-        ids = ", ".join(map(str, deleted))
-        rows = query(db, f"select {key}, is_deleted from {mart} where {key} in ({ids})")
-        assert sorted(rows) == [(i, True) for i in sorted(deleted)], f"{mart}: {rows}"
+@pytest.mark.parametrize(
+    ("table", "mart", "key"),
+    [("orders", "fct_orders", "order_id"), ("order_items", "fct_order_items", "order_item_id")],
+)
+def test_soft_deleted_rows_are_flagged_not_dropped(
+    pipeline: dict[str, Any], table: str, mart: str, key: str
+) -> None:
+    deleted = pipeline["increment"][table]["soft_deleted_ids"]
+    assert deleted, f"increment 1 soft-deleted no {table}: the check would prove nothing"
+    ids = ", ".join(map(str, deleted))
+    sql = f"select {key}, is_deleted from marts.{mart} where {key} in ({ids})"
+    rows = query(pipeline["database"], sql)
+    assert sorted(rows) == [(i, True) for i in sorted(deleted)], f"marts.{mart}: {rows}"
 
 
 def test_live_orders_per_status_match_the_generator(pipeline: dict[str, Any]) -> None:
-    rows = query(
-        pipeline["database"],
-        "select status, count(*) from marts.fct_orders where not is_deleted group by status",
-    )
+    sql = "select status, count(*) from marts.fct_orders where not is_deleted group by status"
+    rows = query(pipeline["database"], sql)
     assert dict(rows) == pipeline["increment"]["orders"]["live_status_counts"]
 
 
@@ -191,31 +160,19 @@ def test_snapshot_has_a_second_version_of_each_changed_customer(
     customers = pipeline["increment"]["customers"]
     changed = customers["updated_ids"]
     assert changed and not customers["ids_truncated"]
-    versions = dict(
-        query(
-            pipeline["database"],
-            "select customer_id, count(*) from snapshots.snap_customers group by customer_id",
-        )
-    )
+    sql = "select customer_id, count(*) from snapshots.snap_customers group by customer_id"
+    versions = dict(query(pipeline["database"], sql))
     assert {customer: versions.get(customer) for customer in changed} == dict.fromkeys(changed, 2)
     assert sum(versions.values()) == customers["rows"] + len(changed)
-    current = query(
-        pipeline["database"],
-        "select count(*) from snapshots.snap_customers where dbt_valid_to is null",
-    )
-    assert current == [(customers["rows"],)]
+    sql = "select count(*) from snapshots.snap_customers where dbt_valid_to is null"
+    assert query(pipeline["database"], sql) == [(customers["rows"],)]
 
 
 def test_every_model_and_column_is_described(pipeline: dict[str, Any]) -> None:
-    manifest = pipeline["manifest"]
-    nodes = [
-        node
-        for node in [*manifest["nodes"].values(), *manifest["sources"].values()]
-        if node["resource_type"] in {"model", "seed", "snapshot", "source"}
-    ]
     undocumented = [
         f"{node['name']}.{column}" if column else node["name"]
-        for node in nodes
+        for node in pipeline["nodes"]
+        if node["resource_type"] in {"model", "seed", "snapshot", "source"}
         for column, description in [
             (None, node["description"]),
             *((name, c["description"]) for name, c in node["columns"].items()),
@@ -229,19 +186,14 @@ def test_catalog_columns_carry_owner_and_classification(
     root: Path, pipeline: dict[str, Any]
 ) -> None:
     owner = yaml.safe_load((root / ".copier-answers.yml").read_text())["owner"]
-    manifest = pipeline["manifest"]
     catalog = [
         node
-        for node in [*manifest["nodes"].values(), *manifest["sources"].values()]
+        for node in pipeline["nodes"]
         if node["resource_type"] in {"seed", "snapshot", "source"}
         or (node["resource_type"] == "model" and node["config"].get("schema") == "marts")
     ]
-    assert {node["name"] for node in catalog} >= {
-        "dim_customers",
-        "dim_products",
-        "fct_orders",
-        "fct_order_items",
-    }
+    marts = {"dim_customers", "dim_products", "fct_orders", "fct_order_items"}
+    assert {node["name"] for node in catalog} >= marts
     problems = []
     for node in catalog:
         if node["meta"].get("owner") != owner:

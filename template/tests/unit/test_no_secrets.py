@@ -1,35 +1,25 @@
-"""No file of this repository holds a credential-like value.
+"""No file git would commit (scripts/migration/repository.py lists them) holds a credential.
 
-The scan reads every file git would commit: the tracked ones and the untracked ones that
-.gitignore does not exclude (outside a git repository: every file but the environments and
-caches). It looks for what must never be committed, whatever the file type:
-
-- private keys: a PEM block of any kind (RSA, EC, OpenSSH, the encrypted PKCS#8 keys of
-  Snowflake key-pair authentication);
-- AWS access key ids and secret access keys, GitHub and Slack tokens, Slack webhook URLs;
-- a password inside a URL (``scheme://user:<password>@host``);
-- a secret setting with a literal value: a YAML key or an env-file variable named like a
-  secret (ending in password, passphrase, secret, token, api_key or private_key) whose value
-  is not empty and not a reference (``${VAR}``, ``{{ env_var('VAR') }}``), such as a
-  Snowflake ``password:`` in dbt/profiles.yml; and a non-empty default of such a variable in
-  ``env_var('NAME', 'default')``.
-
-Only what ALLOWED lists passes, by file and value, each with its reason. The scan is the
-standard library's ``re`` on purpose, so it runs in every variant of the repository; with the
-security component, tests/security/test_detect_secrets.py adds detect-secrets and its baseline.
-The tests plant a fake credential of each kind (built at run time, so this file holds none)
-and check that the scan finds it.
+Whatever the file type, the scan finds private keys (PEM blocks), AWS keys, GitHub and Slack tokens,
+Slack webhooks, passwords in URLs, and literal values of YAML keys, env-file variables and
+``env_var()`` defaults named like a secret (a reference such as ``${VAR}`` passes). Only ALLOWED
+passes otherwise. It is the standard library's ``re``, so it runs in every variant; the security
+component adds detect-secrets. The tests plant a fake credential of each kind (built at run time,
+so this file holds none) and check that the scan finds it.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-from dataclasses import dataclass
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts" / "migration"))
+
+import repository  # noqa: E402
 
 #: Literal values that pass, by (file, value), with the reason.
 ALLOWED: dict[tuple[str, str], str] = {
@@ -37,75 +27,33 @@ ALLOWED: dict[tuple[str, str], str] = {
         "the Astro CLI's own local Postgres password, reachable only on the local Compose network"
     ),
 }
-#: Walked when the repository is not a git repository (git ls-files lists files otherwise).
-SKIP_DIRS = {
-    ".git",
-    ".venv",
-    ".tools",
-    ".local",
-    "node_modules",
-    "target",
-    "logs",
-    "dbt_packages",
-    "__pycache__",
-    ".pytest_cache",
-    ".ruff_cache",
-    "reports",
-}
-
 SECRET_NAME = (
     r"[A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api_key|apikey|private_key)"
 )
-#: Patterns found anywhere, in any file: (kind, pattern).
-ANYWHERE: list[tuple[str, re.Pattern[str]]] = [
-    ("private key", re.compile(r"-{5}BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-{5}")),
-    ("AWS access key id", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")),
-    (
-        "AWS secret access key",
-        re.compile(r"aws_secret_access_key[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9/+]{40}", re.IGNORECASE),
-    ),
-    ("GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})")),
-    ("Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
-    (
-        "Slack webhook URL",
-        re.compile(r"https://hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]+"),
-    ),
-]
+#: Patterns found anywhere, in any file, by kind.
+ANYWHERE = {
+    kind: re.compile(pattern)
+    for kind, pattern in {
+        "private key": r"-{5}BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-{5}",
+        "AWS access key id": r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])",
+        "AWS secret access key": r"(?i)aws_secret_access_key[\"']?\s*[:=]\s*[\"']?[a-z0-9/+]{40}",
+        "GitHub token": r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})",
+        "Slack token": r"\bxox[abposr]-[A-Za-z0-9-]{10,}",
+        "Slack webhook URL": r"https://hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]+",
+    }.items()
+}
 URL_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s:/@'\"`]+:(?P<value>[^\s:/@'\"`]+)@")
 YAML_SETTING = re.compile(
-    rf"^\s*(?:-\s+)?[\"']?(?P<key>{SECRET_NAME})[\"']?\s*:(?:\s+(?P<value>.*?))?\s*$",
-    re.IGNORECASE,
+    rf"(?i)^\s*(?:-\s+)?[\"']?(?P<key>{SECRET_NAME})[\"']?\s*:(?:\s+(?P<value>.*?))?\s*$"
 )
-ENV_SETTING = re.compile(
-    rf"^\s*(?:export\s+)?(?P<key>{SECRET_NAME})\s*=(?P<value>.*?)\s*$", re.IGNORECASE
-)
+ENV_SETTING = re.compile(rf"(?i)^\s*(?:export\s+)?(?P<key>{SECRET_NAME})\s*=(?P<value>.*?)\s*$")
 ENV_VAR_DEFAULT = re.compile(
-    rf"env_var\(\s*[\"'](?P<key>{SECRET_NAME})[\"']\s*,\s*[\"'](?P<value>[^\"']+)[\"']",
-    re.IGNORECASE,
+    rf"(?i)env_var\(\s*[\"'](?P<key>{SECRET_NAME})[\"']\s*,\s*[\"'](?P<value>[^\"']+)[\"']"
 )
-#: Values that are no literal: empty, null, a boolean, a YAML block start, a <placeholder>,
-#: a reference.
+#: Not a literal: empty, null, a boolean, a YAML block start, a <placeholder>, a reference.
 NOT_LITERAL = re.compile(
-    r"^(?:|null|~|true|false|[|>][-+]?|<[^<>]+>|\$\{.*\}|\$[A-Za-z_][A-Za-z0-9_]*|\{\{.*\}\})$",
-    re.IGNORECASE,
+    r"(?i)^(?:|null|~|true|false|[|>][-+]?|<[^<>]+>|\$\{.*\}|\$[A-Za-z_][A-Za-z0-9_]*|\{\{.*\}\})$"
 )
-
-
-@dataclass(frozen=True)
-class Finding:
-    path: str
-    line: int
-    kind: str
-    value: str
-
-    def __str__(self) -> str:
-        shown = self.value[:4] + "..." if len(self.value) > 4 else "..."
-        return f"{self.path}:{self.line}: {self.kind} ({shown})"
-
-
-def is_env_file(path: str) -> bool:
-    name = Path(path).name
-    return name == ".env" or name.startswith(".env.") or ".env" in Path(name).suffixes
 
 
 def literal(value: str) -> str:
@@ -116,74 +64,56 @@ def literal(value: str) -> str:
     return re.sub(r"\s+#.*$", "", value)
 
 
-def scan_text(path: str, text: str) -> list[Finding]:
-    """The credential-like values of one file (``path`` relative to the repository)."""
+def scan_text(path: str, text: str) -> list[tuple[str, int, str, str]]:
+    """The credential-like values of one file (``path`` relative to the repository) as
+    (path, line, kind, value)."""
     found = []
+    name = Path(path).name
+    env_file = name == ".env" or name.startswith(".env.") or ".env" in Path(name).suffixes
     yaml_file = path.endswith((".yml", ".yaml"))
     for number, line in enumerate(text.splitlines(), start=1):
-        for kind, pattern in ANYWHERE:
-            found += [Finding(path, number, kind, m.group(0)) for m in pattern.finditer(line)]
+        for kind, pattern in ANYWHERE.items():
+            found += [(path, number, kind, m.group(0)) for m in pattern.finditer(line)]
         candidates = [("password in a URL", m) for m in URL_PASSWORD.finditer(line)]
         candidates += [("env_var() default", m) for m in ENV_VAR_DEFAULT.finditer(line)]
         setting = (YAML_SETTING if yaml_file else ENV_SETTING).match(line)
-        if setting and (yaml_file or is_env_file(path)):
+        if setting and (yaml_file or env_file):
             candidates.append((f"literal {setting.group('key')}", setting))
         for kind, match in candidates:
             value = literal(match.group("value") or "")
             if not NOT_LITERAL.match(value) and (path, value) not in ALLOWED:
-                found.append(Finding(path, number, kind, value))
+                found.append((path, number, kind, value))
     return found
 
 
 def committed_files(root: Path) -> list[Path]:
     """The files git would commit (tracked and not ignored), or all but the skipped folders."""
-    git = shutil.which("git")
-    if git:
-        listing = subprocess.run(
-            [git, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=root,
-            capture_output=True,
-            check=False,
-        )
-        if listing.returncode == 0:
-            names = {name for name in listing.stdout.decode().split("\0") if name}
-            return sorted(root / name for name in names if (root / name).is_file())
-    return sorted(
-        path
-        for path in root.rglob("*")
-        if path.is_file() and not SKIP_DIRS.intersection(path.relative_to(root).parts)
-    )
+    return [root / name for name in repository.committed_files(root)]
 
 
-def scan(root: Path) -> list[Finding]:
+def scan(root: Path) -> list[tuple[str, int, str, str]]:
     found = []
     for path in committed_files(root):
         data = path.read_bytes()
-        if b"\0" in data[:8192]:
-            continue  # binary
-        found += scan_text(path.relative_to(root).as_posix(), data.decode("utf-8", "replace"))
+        if b"\0" not in data[:8192]:  # not binary
+            found += scan_text(path.relative_to(root).as_posix(), data.decode("utf-8", "replace"))
     return found
 
 
-# ------------------------------------------------------------------------ fake credentials
-# Built at run time from pieces, so that no scanner finds them in this file.
+# Fake credentials, built at run time from pieces, so that no scanner finds them in this file.
 FAKE_AWS_ID = "AKIA" + "Z7Q2" * 4
 FAKE_PEM = (
     "-----" + "BEGIN " + "PRIVATE KEY" + "-----\nMIIEvQIBADANBg\n-----END " + "PRIVATE KEY-----"
 )
 FAKE_PHRASE = "Wq8" + "-tr0ub4dor-" + "x9"
+FAKE_AWS_40 = "wJalr" + "XUtnFEMI/K7MDENG/bPxRfiCY" + "EXAMPLEKEY"  # an AWS secret access key
+FAKE_SLACK = "https://hooks.slack.com" + "/services/T0123ABCD/B0123ABCD/" + "abcDEF123ghiJKL"
 PLANTS: dict[str, tuple[str, str]] = {
     "private key": ("keys/rsa_key.p8.txt", FAKE_PEM + "\n"),
     "AWS access key id": ("scripts/upload.py", f'KEY_ID = "{FAKE_AWS_ID}"\n'),
-    "AWS secret access key": (
-        "config/aws.ini",
-        "aws_secret_access_key = " + "wJalr" + "XUtnFEMI/K7MDENG/bPxRfiCY" + "EXAMPLEKEY" + "\n",
-    ),
+    "AWS secret access key": ("config/aws.ini", f"aws_secret_access_key = {FAKE_AWS_40}\n"),
     "GitHub token": ("docs/notes.md", "token " + "ghp_" + "a1B2" * 9 + "\n"),
-    "Slack webhook URL": (
-        "airflow/config/alerts.md",
-        "https://hooks.slack.com" + "/services/T0123ABCD/B0123ABCD/" + "abcDEF123ghiJKL\n",
-    ),
+    "Slack webhook URL": ("airflow/config/alerts.md", FAKE_SLACK + "\n"),
     "password in a URL": (
         "airflow/config/airflow.cfg",
         "sql_alchemy_conn = postgresql://airflow:" + FAKE_PHRASE + "@db:5432/airflow\n",
@@ -208,7 +138,9 @@ def test_no_file_holds_a_credential_like_value(root: Path) -> None:
     assert not found, (
         "credential-like values in files git would commit (move them to .env, which is "
         "gitignored, and reference them as ${VAR} or {{ env_var('VAR') }}):\n"
-        + "\n".join(map(str, found))
+        + "\n".join(
+            f"{p}:{n}: {kind} ({v[:4] + '...' if len(v) > 4 else '...'})" for p, n, kind, v in found
+        )
     )
 
 
@@ -218,7 +150,7 @@ def test_a_planted_credential_is_found(kind: str, tmp_path: Path) -> None:
     (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
     (tmp_path / relative).write_text(content)
     found = scan(tmp_path)
-    assert [(f.path, f.kind) for f in found] == [(relative, kind)], found
+    assert [(path, what) for path, _, what, _ in found] == [(relative, kind)], found
 
 
 def test_a_key_planted_in_a_copy_of_this_repository_is_found(root: Path, tmp_path: Path) -> None:
@@ -230,7 +162,9 @@ def test_a_key_planted_in_a_copy_of_this_repository_is_found(root: Path, tmp_pat
     readme = copy / "README.md"
     readme.write_text(readme.read_text() + f"\nDeploy key id: {FAKE_AWS_ID}\n")
     found = scan(copy)
-    assert [(f.path, f.kind) for f in found] == [("README.md", "AWS access key id")], found
+    assert [(path, what) for path, _, what, _ in found] == [("README.md", "AWS access key id")], (
+        found
+    )
 
 
 @pytest.mark.parametrize(

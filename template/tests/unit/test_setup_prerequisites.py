@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "setup" / "check_prerequisites.py"
 sys.path.insert(0, str(SCRIPT.parent))
@@ -20,19 +22,15 @@ sys.path.insert(0, str(SCRIPT.parent))
 import check_prerequisites as prerequisites  # noqa: E402
 
 
-def fake_tool(folder: Path, name: str, script: str) -> None:
-    path = folder / name
-    path.write_text(f"#!/bin/sh\n{script}\n")
-    path.chmod(0o755)
-
-
-def run(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run(path: Path, tools: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The script on a PATH of fake tools (name -> shell script), with this Python as python3."""
+    for name, script in tools.items():
+        (path / name).write_text(f"#!/bin/sh\n{script}\n")
+        (path / name).chmod(0o755)
+    (path / "python3").symlink_to(sys.executable)
+    env = {**os.environ, "PATH": str(path)}
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *args],
-        env={**os.environ, "PATH": str(path)},
-        capture_output=True,
-        text=True,
-        check=False,
+        [sys.executable, str(SCRIPT), *args], env=env, capture_output=True, text=True, check=False
     )
 
 
@@ -46,35 +44,24 @@ def test_the_prerequisites_name_the_python_and_tools_of_this_repository(root: Pa
 
 
 def test_missing_and_old_tools_are_reported(tmp_path: Path) -> None:
-    fake_tool(tmp_path, "git", "echo 'git version 2.39.5'")
-    fake_tool(tmp_path, "make", "echo 'GNU Make 3.81'")
-    (tmp_path / "python3").symlink_to(sys.executable)
-    result = run(tmp_path)
+    result = run(tmp_path, {"git": "echo 'git version 2.39.5'", "make": "echo 'GNU Make 3.81'"})
     assert result.returncode == 1, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert any(line.startswith("ok") and "git 2.39.5" in line for line in lines)
     assert any(line.startswith("TOO OLD") and "make 3.81 (needs 3.82+)" in line for line in lines)
-    python, tools = prerequisites.read_prerequisites()
-    for tool in prerequisites.tools_for(python, tools):
-        if tool.command in {"git", "make", "python3"}:
-            continue
+    always = {tool.command for tool in prerequisites.ALWAYS}
+    for tool in prerequisites.tools_for(*prerequisites.read_prerequisites()):
         level = "MISSING " if tool.required else "missing (recommended)"
-        assert any(line.startswith(level) and f" {tool.command}: " in line for line in lines), (
-            tool.command,
-            lines,
-        )
+        found = any(line.startswith(level) and f" {tool.command}: " in line for line in lines)
+        assert tool.command in always or found, (tool.command, lines)
     assert any("GB free" in line for line in lines)
 
 
 def test_install_asks_apt_get_for_the_missing_packages(tmp_path: Path) -> None:
     calls = tmp_path / "calls.txt"
-    for name in ("git", "make"):
-        fake_tool(tmp_path, name, f"echo '{name} 4.4'")
-    (tmp_path / "python3").symlink_to(sys.executable)
-    fake_tool(tmp_path, "apt-get", f'echo "apt-get $*" >> {calls}')
-    fake_tool(tmp_path, "sudo", '"$@"')
-    run(tmp_path, "--install")
-    python, tools = prerequisites.read_prerequisites()
+    fakes = {"git": "echo 'git 4.4'", "make": "echo 'make 4.4'", "sudo": '"$@"'}
+    run(tmp_path, fakes | {"apt-get": f'echo "apt-get $*" >> {calls}'}, "--install")
+    _, tools = prerequisites.read_prerequisites()
     wanted = sorted({p for t in tools if t.required for p in t.apt})
     asked = calls.read_text().splitlines() if calls.exists() else []
     if wanted:
@@ -86,9 +73,5 @@ def test_install_asks_apt_get_for_the_missing_packages(tmp_path: Path) -> None:
 def test_a_broken_prerequisites_file_says_how_to_restore_it(tmp_path: Path) -> None:
     broken = tmp_path / "prerequisites.json"
     broken.write_text("{not json")
-    try:
+    with pytest.raises(ValueError):
         prerequisites.read_prerequisites(broken)
-    except ValueError:
-        pass
-    else:
-        raise AssertionError("a malformed prerequisites.json was read without an error")
