@@ -29,7 +29,9 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
+import yaml
 from jinja2 import Environment, pass_context
 from jinja2.ext import Extension
 from jinja2.runtime import Context
@@ -567,11 +569,64 @@ def as_dicts() -> list[dict[str, object]]:
     ]
 
 
+COMPONENTS_FORM = '-d \'components=["airflow", "docker"]\' (a YAML list of keys, or [] for none)'
+
+
+def components_shape_error(answer: object) -> str:
+    """The components answer before copier parses it: a YAML list of distinct, known keys."""
+    items = answer
+    if isinstance(answer, str):
+        try:
+            items = yaml.safe_load(answer) if answer.strip() else []
+        except yaml.YAMLError:
+            items = answer
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        return f"components must be a list of component keys, not {answer!r}: use {COMPONENTS_FORM}"
+    unknown = [item for item in items if item not in BY_KEY]
+    if unknown:
+        return (
+            f"unknown component(s) {', '.join(map(repr, unknown))}: choose from {', '.join(KEYS)}"
+        )
+    repeated = sorted({item for item in items if items.count(item) > 1})
+    if repeated:
+        return f"{', '.join(repeated)} listed more than once: name each component once"
+    return ""
+
+
+def _guard_components_parsing() -> None:
+    """copier parses a multiselect answer before any validator sees it, and answers a
+    string, a number or a mapping with a bare TypeError, and an unknown key or a repeated
+    one by dropping it. Check the shape first, and fail the way a validator does."""
+    try:
+        from copier._user_data import Question
+    except ImportError:  # another copier: its own messages stand
+        return
+    if getattr(Question.parse_answer, "_dp_guarded", False):
+        return
+    parse = Question.parse_answer
+
+    def parse_answer(self: Any, answer: Any) -> Any:
+        # The check of the template being rendered: one process may load several
+        # (an update renders the old release and the new one; tests render snapshots).
+        env = getattr(self, "jinja_env", None)
+        check = env.globals.get("dp_components_shape_error") if env is not None else None
+        if self.var_name == "components" and callable(check):
+            problem = check(answer)
+            if problem:
+                raise ValueError(f"Validation error for question 'components': {problem}")
+        return parse(self, answer)
+
+    parse_answer._dp_guarded = True  # type: ignore[attr-defined]
+    Question.parse_answer = parse_answer  # type: ignore[method-assign]
+
+
 class CatalogExtension(Extension):
     """Exposes the catalog to copier.yml and to the templates (prefix ``dp_``)."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
+        _guard_components_parsing()
+        environment.globals["dp_components_shape_error"] = components_shape_error
         environment.globals["dp_catalog"] = as_dicts()
         environment.globals["dp_default_components"] = list(DEFAULTS)
         environment.filters["dp_components_error"] = components_error

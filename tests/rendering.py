@@ -60,6 +60,16 @@ def snapshot(dst: Path, root: Path = ROOT) -> Path:
     return dst
 
 
+#: Every free-text answer at its awkward edge; the full boot (tests/test_boot.py) renders
+#: with these too, so dbt parse, the linters and the tests run on them.
+HOSTILE = {
+    "project_name": "Orders Prototype 2",
+    "description": 'He said "ship it" \\ then: # not a comment {{ x }} & <b>it\'s</b> 100%',
+    "owner": "Data Platform.",
+    "owner_email": "data.platform+alerts@example.co.uk",
+}
+
+
 def render(
     template: Path, dst: Path, components: Iterable[str], *, ref: str = "HEAD", **answers: object
 ) -> Path:
