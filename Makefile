@@ -29,7 +29,7 @@ prototype: setup ## Render the default prototype into DEST (default ../my-protot
 	$(VENV)/bin/copier copy --trust --defaults --vcs-ref HEAD -d project_name="$(NAME)" "$(CURDIR)" "$(DEST)"
 
 test: setup ## Run every test, the slow boot of each named variant included (JOBS processes)
-	$(VENV)/bin/python -m pytest -n $(JOBS) --dist worksteal $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n $(JOBS) --dist worksteal --durations=30 $(PYTEST_ARGS)
 
 test-fast: setup ## Run the tests that do not boot variants
 	$(VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)

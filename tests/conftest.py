@@ -34,3 +34,18 @@ def require_tool(found: bool, what: str) -> None:
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow boots first, the largest variant first: with two processes, the longest
+    boot never starts last and runs alone at the end of the run."""
+    from catalog import named_variants
+
+    sizes = {f"[{name}]": len(components) for name, components in named_variants().items()}
+
+    def weight(item: pytest.Item) -> int:
+        if item.get_closest_marker("slow") is None:
+            return 0
+        return 1 + next((n for key, n in sizes.items() if item.name.endswith(key)), 0)
+
+    items.sort(key=weight, reverse=True)

@@ -145,6 +145,31 @@ def test_update_across_the_release_keeps_every_edit(
     assert answers["_commit"] != last.tag
 
 
+def tree(project: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(project).as_posix(): path.read_bytes()
+        for path in project.rglob("*")
+        if path.is_file() and ".git" not in path.parts
+    }
+
+
+@pytest.mark.parametrize("variant", ["core", "full"])
+def test_an_unedited_project_updates_to_exactly_a_fresh_render(
+    released: Path, tmp_path: Path, variant: str
+) -> None:
+    """Updated from the last release, a project nobody edited is byte for byte what
+    `copier copy` renders at HEAD: so it boots as test_boot.py's fresh render does."""
+    components = named_variants()[variant]
+    project = render_committed(released, tmp_path / "updated", components, releases()[-1].tag)
+    update(project)
+    fresh = render(released, tmp_path / "fresh", components)
+    updated, expected = tree(project), tree(fresh)
+    assert sorted(updated.keys() - expected.keys()) == [], "left over by the update"
+    assert sorted(expected.keys() - updated.keys()) == [], "missing after the update"
+    differ = sorted(path for path in expected if updated[path] != expected[path])
+    assert differ == [], f"the update and a fresh render differ in {differ}"
+
+
 # ---------------------------------------------------------------------------
 # Fixture releases
 # ---------------------------------------------------------------------------
