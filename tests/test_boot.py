@@ -1,5 +1,8 @@
 """Each named variant boots: its own `make setup`, `make lint` and `make test` pass.
 
+The core variant boots as a user's project: rendered at the last release, edited, and
+updated to HEAD.
+
 Slow (a variant installs its pinned packages with uv; the uv and pre-commit
 caches are shared between variants). The template's CI runs one variant a job;
 `.ci/run` runs them all.
@@ -17,15 +20,38 @@ from pathlib import Path
 import pytest
 from catalog import named_variants
 from conftest import require_tool
+from releases import releases, template_with_releases
 from rendering import HOSTILE, git, render, snapshot
+from test_update import commit_all, edit_as_a_user, files_with_markers, render_committed, update
 
 VARIANTS = named_variants()
+#: Booted as a user's edited project updated from the last release, not as a fresh render
+#: (test_update.py proves an unedited update is byte for byte the fresh render).
+UPDATED = "core"
 STEP_TIMEOUT = 900  # seconds for one make target
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return template_with_releases(tmp_path_factory.mktemp("released") / "repo")
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return snapshot(tmp_path_factory.mktemp("template") / "repo")
+
+
+def updated_project(released: Path, dst: Path) -> Path:
+    """A user's project: rendered at the last release, edited as test_update.py's users
+    edit it, updated to HEAD with every edit kept and no conflict, and committed."""
+    project = render_committed(released, dst, VARIANTS[UPDATED], releases()[-1].tag)
+    expect = edit_as_a_user(project)
+    update(project)
+    assert not files_with_markers(project), "the update left conflicts"
+    for path, line in expect.items():
+        assert line in (project / path).read_text(), f"the update lost the edit of {path}"
+    commit_all(project, "Update from the template")
+    return project
 
 
 def make(project: Path, target: str) -> tuple[float, str]:
@@ -54,16 +80,19 @@ def make(project: Path, target: str) -> tuple[float, str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", list(VARIANTS))
-def test_boot(template: Path, tmp_path: Path, variant: str) -> None:
+def test_boot(request: pytest.FixtureRequest, template: Path, tmp_path: Path, variant: str) -> None:
     require_tool(shutil.which("make") is not None, "make")
     require_tool(shutil.which("uv", path=str(Path(sys.executable).parent)) is not None, "uv")
-    # The full boot renders with hostile-but-valid answers (quotes, a backslash, a colon,
-    # Jinja braces in the description): dbt, the linters and the tests run on them.
-    answers = HOSTILE if variant == "full" else {}
-    project = render(template, tmp_path / variant, VARIANTS[variant], **answers)
-    git("init", "-q", "-b", "main", cwd=project)
-    git("add", "-A", cwd=project)
-    git("commit", "-q", "-m", "Render from the template", cwd=project)
+    if variant == UPDATED:
+        project = updated_project(request.getfixturevalue("released"), tmp_path / variant)
+    else:
+        # The full boot renders with hostile-but-valid answers (quotes, a backslash, a
+        # colon, Jinja braces in the description): dbt, the linters and the tests run on them.
+        answers = HOSTILE if variant == "full" else {}
+        project = render(template, tmp_path / variant, VARIANTS[variant], **answers)
+        git("init", "-q", "-b", "main", cwd=project)
+        git("add", "-A", cwd=project)
+        git("commit", "-q", "-m", "Render from the template", cwd=project)
 
     timings = {target: make(project, target)[0] for target in ("setup", "lint", "test")}
 

@@ -26,11 +26,12 @@ from copier import run_copy, run_recopy, run_update
 from migrations import RENAMES, Ref, due, version_notice
 from packaging.version import Version
 from releases import releases, template_with_releases
-from rendering import PROJECT_NAME, ROOT, git, render, snapshot
+from rendering import HOSTILE, PROJECT_NAME, ROOT, git, render, snapshot, tree_bytes
 
 MARKER = re.compile(r"^(<<<<<<< |>>>>>>> )", re.MULTILINE)
 PREFIX = "copier-data-prototype: "
 TEAM_LINE = "# Team: run `make demo` before every pull request."
+DELETED = "dbt/tests/assert_each_live_order_is_paid_in_full.sql"
 
 
 # ---------------------------------------------------------------------------
@@ -104,13 +105,14 @@ def edit_as_a_user(project: Path) -> dict[str, str]:
     model = project / "dbt" / "models" / "staging" / "stg_orders.sql"
     append(model, "-- Team: the orders feed lands at 06:00 UTC.")  # a file it does not change
     expect["dbt/models/staging/stg_orders.sql"] = "-- Team: the orders feed lands at 06:00 UTC."
-    (project / "QUICKSTART.md").unlink()  # a deleted file
+    (project / DELETED).unlink()  # a deleted file: a data test the team does not want
     (project / "docs" / "team_notes.md").write_text("# Team notes\n\nOur runbook.\n")  # our own
     expect["docs/team_notes.md"] = "Our runbook."
     for old, new in MOVED_EDITS.items():  # files a migration moves
         if (project / old).is_file():
             line = f"# Team: {Path(old).name} checked by us."
-            append(project / old, line)
+            # Two blank lines before it in Python, as ruff format wants (core boots this).
+            append(project / old, f"\n\n{line}" if old.endswith(".py") else line)
             expect[new] = line
     commit_all(project, "Our edits")
     return expect
@@ -132,7 +134,7 @@ def test_update_across_the_release_keeps_every_edit(
     for path, line in expect.items():
         assert (project / path).is_file(), f"{path} is gone after the update"
         assert line in (project / path).read_text(), f"the edit of {path} is lost"
-    assert not (project / "QUICKSTART.md").exists(), "the user's deletion was undone"
+    assert not (project / DELETED).exists(), "the user's deletion was undone"
     lines = status(project)
     for old, new in MOVED_EDITS.items():
         if new in expect:
@@ -145,25 +147,22 @@ def test_update_across_the_release_keeps_every_edit(
     assert answers["_commit"] != last.tag
 
 
-def tree(project: Path) -> dict[str, bytes]:
-    return {
-        path.relative_to(project).as_posix(): path.read_bytes()
-        for path in project.rglob("*")
-        if path.is_file() and ".git" not in path.parts
-    }
-
-
 @pytest.mark.parametrize("variant", ["core", "full"])
 def test_an_unedited_project_updates_to_exactly_a_fresh_render(
     released: Path, tmp_path: Path, variant: str
 ) -> None:
     """Updated from the last release, a project nobody edited is byte for byte what
-    `copier copy` renders at HEAD: so it boots as test_boot.py's fresh render does."""
+    `copier copy` renders at HEAD. test_boot.py boots full's fresh render and core's
+    update of an edited project."""
     components = named_variants()[variant]
-    project = render_committed(released, tmp_path / "updated", components, releases()[-1].tag)
+    # full with the answers its boot renders with, so the boot covers this update too.
+    answers = HOSTILE if variant == "full" else {}
+    project = render_committed(
+        released, tmp_path / "updated", components, releases()[-1].tag, **answers
+    )
     update(project)
-    fresh = render(released, tmp_path / "fresh", components)
-    updated, expected = tree(project), tree(fresh)
+    fresh = render(released, tmp_path / "fresh", components, **answers)
+    updated, expected = tree_bytes(project), tree_bytes(fresh)
     assert sorted(updated.keys() - expected.keys()) == [], "left over by the update"
     assert sorted(expected.keys() - updated.keys()) == [], "missing after the update"
     differ = sorted(path for path in expected if updated[path] != expected[path])

@@ -17,6 +17,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,14 +91,23 @@ def run(command: list[str], root: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
 
 
+#: What each missing or empty document should say.
+WRITE = defaultdict(
+    lambda: "write what the folder holds and how it is checked",
+    {
+        "README.md": "write what the prototype does and how to run it",
+        "QUICKSTART.md": "write the steps from a fresh clone to a green `make test`",
+    },
+)
+
+
 def documentation(repo: Repository) -> Item:
     top = {name.split("/")[0] for name in repo.files if name.count("/") == 1 and name[0] != "."}
     top |= {home for p in integration_points.chosen(repo.components) for home in p.home.split()}
     documents = ["README.md", "QUICKSTART.md", *(f"{folder}/README.md" for folder in sorted(top))]
     texts = {d: (repo.root / d).read_text() for d in documents if (repo.root / d).is_file()}
-    missing = "is missing: write what the folder holds and how it is checked"
     empty = [d for d in documents if not texts.get(d, "").strip()]
-    problems = [f"{d} {'is empty' if d in texts else missing}" for d in empty]
+    problems = [f"{d} {'is empty' if d in texts else 'is missing'}: {WRITE[d]}" for d in empty]
     markdown = any(name.startswith("docs/") and name.endswith(".md") for name in repo.files)
     problems += failing((not markdown, "docs/ holds no Markdown page"))
     passed = f"README.md, QUICKSTART.md and {len(top)} folder READMEs (docs/ included)"
