@@ -62,7 +62,7 @@ def updated_project(released: Path, dst: Path) -> Path:
     return project
 
 
-def tests_of(variant: str) -> str:
+def suites_of(variant: str) -> str:
     """What `make test` runs in the variant's boot (the module docstring says why)."""
     if not variant.startswith("only-"):
         return "tests"
@@ -113,7 +113,7 @@ def test_boot(request: pytest.FixtureRequest, template: Path, tmp_path: Path, va
         git("commit", "-q", "-m", "Render from the template", cwd=project)
 
     timings = {target: make(project, target)[0] for target in ("setup", "lint")}
-    timings["test"] = make(project, "test", f"TESTS={tests_of(variant)}")[0]
+    timings["test"] = make(project, "test", f"TESTS={suites_of(variant)}")[0]
 
     changed = git("status", "--porcelain", "--untracked-files=no", cwd=project)
     assert not changed.strip(), f"make setup/lint/test changed tracked files:\n{changed}"
