@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import keyword
 import re
-import shlex
 import sys
 import unicodedata
 from pathlib import Path
@@ -323,11 +322,6 @@ def check_destination(dst: object, overwrite: object = False, src: object = None
 # ---------------------------------------------------------------------------
 # Escaping: one filter per format an answer lands in
 # ---------------------------------------------------------------------------
-def toml_string(value: object) -> str:
-    """A TOML basic string, quotes included."""
-    return json.dumps(str(value), ensure_ascii=False)
-
-
 def yaml_scalar(value: object) -> str:
     """The answer as a YAML scalar that every YAML 1.1 and 1.2 parser reads back as
     the same string: plain when that is safe, double-quoted otherwise."""
@@ -335,10 +329,12 @@ def yaml_scalar(value: object) -> str:
     plain = re.fullmatch(r"[A-Za-z][A-Za-z0-9 ._@/()-]*", text) and not text.endswith(" ")
     if plain and text.lower() not in YAML_SPECIAL and ": " not in text and " #" not in text:
         return text
-    return json.dumps(text, ensure_ascii=False)
+    return json_string(text)
 
 
 def json_string(value: object) -> str:
+    """A double-quoted JSON string, which is also a valid TOML basic string and a Python
+    string as ruff format writes it: dp_json, dp_toml and dp_py are this one function."""
     return json.dumps(str(value), ensure_ascii=False)
 
 
@@ -346,25 +342,6 @@ def sql_string(value: object) -> str:
     """A SQL string literal: single quotes doubled (Snowflake also reads a backslash
     as an escape, so it is doubled too)."""
     return "'" + str(value).replace("\\", "\\\\").replace("'", "''") + "'"
-
-
-def sql_identifier(value: object) -> str:
-    """A double-quoted SQL identifier."""
-    return '"' + str(value).replace('"', '""') + '"'
-
-
-def python_string(value: object) -> str:
-    """A double-quoted Python string (a JSON string is one), as ruff format writes it."""
-    return json.dumps(str(value), ensure_ascii=False)
-
-
-def shell_word(value: object) -> str:
-    return shlex.quote(str(value))
-
-
-def make_word(value: object) -> str:
-    """A value on a Makefile variable line: `$` doubled, `#` escaped."""
-    return str(value).replace("$", "$$").replace("#", "\\#")
 
 
 class NamingExtension(Extension):
@@ -381,13 +358,9 @@ class NamingExtension(Extension):
         environment.filters["dp_email_error"] = email_error
         environment.filters["dp_description_error"] = description_error
         environment.filters["dp_derived_error"] = derived_error
-        environment.filters["dp_destination_error"] = destination_error
         environment.filters["dp_check_destination"] = check_destination
-        environment.filters["dp_toml"] = toml_string
+        environment.filters["dp_toml"] = json_string
         environment.filters["dp_yaml"] = yaml_scalar
         environment.filters["dp_json"] = json_string
         environment.filters["dp_sql_string"] = sql_string
-        environment.filters["dp_sql_identifier"] = sql_identifier
-        environment.filters["dp_py"] = python_string
-        environment.filters["dp_shell"] = shell_word
-        environment.filters["dp_make"] = make_word
+        environment.filters["dp_py"] = json_string
