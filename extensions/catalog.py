@@ -582,11 +582,8 @@ def components_shape_error(answer: object) -> str:
             items = answer
     if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
         return f"components must be a list of component keys, not {answer!r}: use {COMPONENTS_FORM}"
-    unknown = [item for item in items if item not in BY_KEY]
-    if unknown:
-        return (
-            f"unknown component(s) {', '.join(map(repr, unknown))}: choose from {', '.join(KEYS)}"
-        )
+    if any(item not in BY_KEY for item in items):
+        return components_error(items)  # names each unknown key, as the validator does
     repeated = sorted({item for item in items if items.count(item) > 1})
     if repeated:
         return f"{', '.join(repeated)} listed more than once: name each component once"
