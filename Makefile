@@ -48,5 +48,5 @@ docs: setup ## Build the documentation site into site/ (mkdocs build --strict)
 release: setup ## Release VERSION=x.y.z: check, run every test, then commit, tag v<VERSION> and record it
 	$(VENV)/bin/python scripts/release.py --pytest-args="$(PYTEST_ARGS)" "$(VERSION)"
 
-bench: setup ## Measure copy and update times (scripts/bench.py)
-	$(VENV)/bin/python scripts/bench.py
+bench: setup ## Measure copy and update times; PEER=clone also renders the peer template (scripts/bench.py)
+	$(VENV)/bin/python scripts/bench.py $(if $(PEER),--peer "$(PEER)")
