@@ -348,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.peer and importlib.util.find_spec("cookiecutter") is None:
         print(
             f"bench: --peer renders the peer with cookiecutter, which is not importable by "
-            f"{sys.executable}; install it there (e.g. `uv pip install cookiecutter`)",
+            f"{sys.executable}; run `make setup` (cookiecutter is a dev dependency)",
             file=sys.stderr,
         )
         return 2
