@@ -315,6 +315,11 @@ def test_refusals_are_one_line_and_leave_everything_untouched(tmp_path: Path) ->
     with duckdb.connect(str(database)):  # another program holds the file: exit status 1
         result = generate("--database", str(database), "--increment", "2")
     assert result.returncode == 1 and "Close the program that holds it" in result.stderr
+    alone = shutil.copy(SCRIPT, tmp_path)  # the script without its generate_data.sql: status 1
+    args = [sys.executable, alone, "--database", str(tmp_path / "lone" / "w.duckdb")]
+    result = subprocess.run(args, capture_output=True, text=True, check=False)
+    assert (result.returncode, result.stderr.count("\n")) == (1, 1), result.stderr
+    assert "generate_data.sql (No such file" in result.stderr and not (tmp_path / "lone").exists()
 
 
 def test_the_database_defaults_to_dbt_duckdb_path_and_help_lists_the_options(
