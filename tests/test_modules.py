@@ -126,6 +126,12 @@ position = 999
 requires = ["airflow"]
 home = ["zebra"]
 owns = ["tests/zebra"]
+
+[integration]
+system = "a zebra"
+files = ["tests/zebra/*.py"]
+env = 'ZEBRA_'
+home = ["zebra"]
 """
 TOY_FRAGMENTS = {
     "Makefile": """\
