@@ -12,7 +12,9 @@ derives everything else from them:
   template's README and the template's CI matrix, written by ``make sync``
   (``scripts/sync.py``; a test fails when one is stale);
 * the template's test matrix (:func:`named_variants`, :func:`pairwise_variants`);
-* the system tools each component's checks need (:func:`tools`, :func:`apt_packages`).
+* the system tools each component's checks need (:func:`tools`, :func:`apt_packages`);
+* where each component meets the outside world, which the rendered migration check
+  lists (:func:`integrations_data`).
 
 The module is loaded by copier from its file path (``extensions/catalog.py``),
 so it imports nothing but the standard library and Jinja.
@@ -42,9 +44,10 @@ FRAGMENTS = "fragments"
 #: The keys a component entry may hold; any other key is a typo and stops the load.
 ENTRY_KEYS = frozenset(
     {"label", "help", "position", "default", "core", "requires", "home", "owns", "packages",
-     "dev_packages", "with", "tools"}
+     "dev_packages", "with", "tools", "integration"}
 )  # fmt: skip
 TOOL_KEYS = frozenset({"command", "why", "apt", "url", "minimum", "required", "version_args"})
+INTEGRATION_KEYS = frozenset({"system", "files", "env", "home"})
 
 
 class CatalogError(ValueError):
@@ -66,6 +69,21 @@ class Tool:
     @property
     def install(self) -> str:
         return f"apt install {' '.join(self.apt)}" if self.apt else self.url
+
+
+@dataclass(frozen=True)
+class Integration:
+    """Where a component meets the outside world: the rendered migration check lists it."""
+
+    #: The system it talks to.
+    system: str
+    #: The files that configure it: fnmatch patterns over the committed files (``*`` crosses
+    #: folders); the migration check fails when one matches no file.
+    files: tuple[str, ...]
+    #: The ``.env.example`` variables it needs: a regular expression matched against their names.
+    env: str = ""
+    #: The folders it lives in, each with a README.md.
+    home: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,6 +109,8 @@ class Component:
     tools: tuple[Tool, ...] = ()
     #: Its fragments of the shared files: {slot: template path}.
     fragments: dict[str, str] = field(default_factory=dict)
+    #: Where it meets the outside world (its ``[integration]`` table).
+    integration: Integration = Integration("", ())
 
     @property
     def owns(self) -> tuple[str, ...]:
@@ -104,6 +124,33 @@ def _strings(value: object, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _integration(point: object, where: str) -> Integration:
+    """The ``[integration]`` table of an entry, checked."""
+    if (
+        not isinstance(point, dict)
+        or set(point) - INTEGRATION_KEYS
+        or not (isinstance(point.get("system"), str) and point["system"])
+        or not point.get("files")
+    ):
+        raise CatalogError(
+            f"{where}: [integration] needs system (a string) and files (a list of patterns), "
+            f"and only {sorted(INTEGRATION_KEYS)}"
+        )
+    env = point.get("env", "")
+    try:
+        re.compile(env)
+    except (TypeError, re.error) as error:
+        raise CatalogError(
+            f"{where}: [integration] env must be a regular expression over variable names: {error}"
+        ) from None
+    return Integration(
+        system=point["system"],
+        files=_strings(point["files"], f"{where}: [integration] files"),
+        env=env,
+        home=_strings(point.get("home", []), f"{where}: [integration] home"),
+    )
+
+
 def load_component(folder: Path) -> Component:
     """Read ``folder/component.toml`` and list the fragments beside it."""
     where = f"components/{folder.name}/component.toml"
@@ -114,7 +161,7 @@ def load_component(folder: Path) -> Component:
     unknown = sorted(set(entry) - ENTRY_KEYS)
     if unknown:
         raise CatalogError(f"{where}: unknown key {unknown[0]!r}; known: {sorted(ENTRY_KEYS)}")
-    for needed in ("label", "help", "position", "home"):
+    for needed in ("label", "help", "position", "home", "integration"):
         if needed not in entry:
             raise CatalogError(f"{where}: {needed!r} is missing")
     tools = []
@@ -157,6 +204,7 @@ def load_component(folder: Path) -> Component:
         },
         tools=tuple(tools),
         fragments=fragments,
+        integration=_integration(entry["integration"], where),
     )
 
 
@@ -454,6 +502,24 @@ def tools_data(selection: object) -> list[dict[str, object]]:
     ]
 
 
+def integrations_data(selection: object) -> list[dict[str, object]]:
+    """The integration points of the chosen components as plain data, in catalog order (the
+    rendered scripts/migration/integration_points.json)."""
+    keys = set(_as_list(selection))
+    return [
+        {
+            "key": c.key,
+            "label": c.label,
+            "system": c.integration.system,
+            "files": list(c.integration.files),
+            "env": c.integration.env,
+            "home": list(c.integration.home),
+        }
+        for c in COMPONENTS
+        if c.key in keys
+    ]
+
+
 def apt_packages(selection: object) -> list[str]:
     """The Debian packages that provide the chosen components' system tools."""
     return sorted({package for tool in tools(selection) for package in tool.apt})
@@ -631,6 +697,7 @@ class CatalogExtension(Extension):
         environment.filters["dp_fragments"] = fragments
         environment.globals["dp_slot"] = slot
         environment.filters["dp_tools"] = tools_data
+        environment.filters["dp_integrations"] = integrations_data
         environment.filters["dp_apt_packages"] = apt_packages
         environment.filters["dp_packages"] = packages
         environment.filters["dp_dbt_requirements"] = dbt_requirements

@@ -14,13 +14,18 @@ from pathlib import Path
 
 import pytest
 from catalog import (
+    BY_KEY,
     COMPONENTS,
     DEFAULTS,
     KEYS,
+    CatalogError,
+    Integration,
     airflow_requirements,
     closure,
     dbt_requirements,
     errors,
+    integrations_data,
+    load_component,
     markdown_table,
     named_variants,
     packages,
@@ -168,3 +173,63 @@ def test_image_and_dbt_requirements_are_subsets_of_the_pins() -> None:
     }
     assert airflow_requirements(["snowflake"]) == []
     assert "dbt-snowflake==1.12.4" not in dbt_requirements(["airflow"])
+
+
+def test_integration_points_come_from_the_entries() -> None:
+    assert BY_KEY["docker"].integration == Integration(
+        system="the local Compose stack: Airflow, its Postgres and the chosen services",
+        files=("docker-compose.yml", ".dockerignore"),
+        env="POSTGRES_|AIRFLOW_UID$|AIRFLOW__API_AUTH__JWT_SECRET$",
+    )
+    assert BY_KEY["snowflake"].integration.home == ("snowflake",)
+    assert integrations_data([]) == []
+    chosen = integrations_data(["security", "docker", "airflow"])
+    assert [p["key"] for p in chosen] == ["airflow", "docker", "security"], "catalog order"
+    assert chosen[1] == {
+        "key": "docker",
+        "label": "Docker Compose",
+        "system": BY_KEY["docker"].integration.system,
+        "files": ["docker-compose.yml", ".dockerignore"],
+        "env": "POSTGRES_|AIRFLOW_UID$|AIRFLOW__API_AUTH__JWT_SECRET$",
+        "home": [],
+    }
+
+
+ENTRY = """label = "Toy"
+help = "A toy."
+position = 1
+home = ["toy"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("integration", "message"),
+    [
+        ("", "'integration' is missing"),
+        ('integration = "toy"', "[integration] needs system (a string) and files"),
+        ('[integration]\nsystem = "a toy"', "[integration] needs system (a string) and files"),
+        ('[integration]\nsystem = "a toy"\nfiles = ["toy/*"]\nfile = ["x"]', "and only ["),
+        ('[integration]\nsystem = "a toy"\nfiles = "toy/*"', "[integration] files must be a"),
+        ('[integration]\nsystem = "a toy"\nfiles = ["toy/*"]\nhome = "toy"', "home must be a"),
+        ("[integration]\nsystem = 'a toy'\nfiles = ['toy/*']\nenv = 'TOY_('", "env must be a"),
+    ],
+)
+def test_a_malformed_integration_names_the_file(
+    tmp_path: Path, integration: str, message: str
+) -> None:
+    folder = tmp_path / "toy"
+    folder.mkdir()
+    (folder / "component.toml").write_text(ENTRY + integration + "\n")
+    with pytest.raises(CatalogError) as error:
+        load_component(folder)
+    assert str(error.value).startswith("components/toy/component.toml: "), error.value
+    assert message in str(error.value), error.value
+
+
+def test_a_well_formed_integration_loads(tmp_path: Path) -> None:
+    folder = tmp_path / "toy"
+    folder.mkdir()
+    (folder / "component.toml").write_text(
+        ENTRY + '[integration]\nsystem = "a toy"\nfiles = ["toy/*.yml"]\n'
+    )
+    assert load_component(folder).integration == Integration("a toy", ("toy/*.yml",))

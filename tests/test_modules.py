@@ -9,6 +9,7 @@ real leaf component (qlik) the same way.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -126,6 +127,12 @@ position = 999
 requires = ["airflow"]
 home = ["zebra"]
 owns = ["tests/zebra"]
+
+[integration]
+system = "a zebra"
+files = ["tests/zebra/*.py"]
+env = 'ZEBRA_'
+home = ["zebra"]
 """
 TOY_FRAGMENTS = {
     "Makefile": """\
@@ -187,6 +194,8 @@ def test_a_new_component_is_its_module_and_nothing_else(tmp_path: Path) -> None:
     assert (full / "zebra" / "README.md").is_file()
     assert (full / "tests" / "zebra" / "test_zebra.py").is_file()
     assert TOY in load_template_config(template / "copier.yml")["components"]["choices"].values()
+    points = json.loads((full / "scripts" / "migration" / "integration_points.json").read_text())
+    assert points["integrations"][-1]["key"] == TOY
 
     without = render(template, tmp_path / "without", named_variants()["full"])
     traces = [

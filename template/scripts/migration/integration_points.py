@@ -2,17 +2,27 @@
 
 A migration moves each connection to the organisation's platform, so the checklist lists the
 system a component talks to, the files that configure it (fnmatch patterns over the committed
-files: ``*`` crosses folders; each must match one, or the configuration is gone or this table
+files: ``*`` crosses folders; each must match one, or the configuration is gone or its entry
 out of date) and the variables of ``.env.example`` it needs (a regular expression over their
 names). ``home`` names the folders a component lives in, each with a README.md.
+
+The entries are data: ``integration_points.json`` beside this file holds dbt's and those of
+the components this repository was rendered with (the template writes them from its component
+catalog). Edit an entry there when a configuration file moves.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import functools
+import json
 import re
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+from repository import SetupError
+
+POINTS = Path(__file__).resolve().parent / "integration_points.json"
 
 
 class Integration(NamedTuple):
@@ -23,58 +33,40 @@ class Integration(NamedTuple):
     home: str = ""  # folders, separated by spaces
 
 
-#: dbt comes with every repository; the others are the components of .copier-answers.yml.
-# fmt: off
-INTEGRATIONS = {
-    "dbt": Integration("dbt", "the warehouse dbt builds in: DuckDB locally, Snowflake with target "
-        "prod", "dbt/dbt_project.yml dbt/profiles.yml", r"DBT_",
-        "dbt scripts/utilities scripts/setup scripts/migration docs tests"),
-    "snowflake": Integration("Snowflake", "a Snowflake account: warehouses, databases, roles and "
-        "service users", "snowflake/warehouses/*.sql snowflake/schemas/*.sql "
-        "snowflake/roles/*.sql dbt/profiles.yml", r"SNOWFLAKE_", "snowflake"),
-    "permifrost": Integration("Permifrost", "the Snowflake grants, applied by Permifrost",
-        "snowflake/permifrost/*.yml", home="snowflake/permifrost"),
-    "airflow": Integration("Airflow", "an Airflow 3 deployment running the dbt project through "
-        "Cosmos", "airflow/dags/*.py airflow/config/* airflow/requirements.txt", home="airflow"),
-    "astronomer": Integration("Astronomer", "an Astronomer Deployment (Astro Runtime image)",
-        "astronomer/Dockerfile astronomer/*.yaml astronomer/requirements.txt", home="astronomer"),
-    "docker": Integration("Docker Compose", "the local Compose stack: Airflow, its Postgres and "
-        "the chosen services", "docker-compose.yml .dockerignore",
-        r"POSTGRES_|AIRFLOW_UID$|AIRFLOW__API_AUTH__JWT_SECRET$"),
-    "great_expectations": Integration("Great Expectations", "the quality checks of the marts, run "
-        "in the warehouse", "data_quality/great_expectations/expectations/*.json "
-        "data_quality/great_expectations/checkpoints/*.json", home="data_quality"),
-    "looker": Integration("Looker", "a Looker instance and its Snowflake connection",
-        "looker/*.lkml looker/data_sources/*.json", r"LOOKER_", "looker"),
-    "grafana": Integration("Grafana", "a Grafana server: dashboards, datasources and alerting",
-        "grafana/dashboards/*.json grafana/dashboards/dashboards.yml grafana/datasources/*.yml "
-        "grafana/alerting/*.yml monitoring/grafana/grafana.ini", r"GF_|GRAFANA_", "grafana"),
-    "prometheus": Integration("Prometheus", "Prometheus, the statsd exporter of Airflow's metrics, "
-        "Alertmanager and log collection", "monitoring/prometheus/prometheus.yml "
-        "monitoring/prometheus/statsd_mapping.yml monitoring/prometheus/rules/*.yml "
-        "monitoring/alerts/*.yml monitoring/logs/*.yaml", r"ALERTMANAGER_", "monitoring"),
-    "qlik": Integration("Qlik Replicate", "Qlik Replicate tasks into the raw schema, and its "
-        "Enterprise Manager API", "qlik/replication_tasks/*.json qlik/source_mappings/*.yml "
-        "qlik/monitoring/*.py", r"QLIK_", "qlik"),
-    "terraform": Integration("Terraform", "the Snowflake account, managed by Terraform",
-        "infrastructure/terraform/*.tf", r"TF_", "infrastructure/terraform"),
-    "kubernetes": Integration("Kubernetes", "a Kubernetes cluster: what runs beside Airflow",
-        "infrastructure/kubernetes/*.y*ml", r"KUBE", "infrastructure/kubernetes"),
-    "helm": Integration("Helm", "the Apache Airflow Helm chart on that cluster",
-        "infrastructure/helm/*.y*ml", r"HELM_", "infrastructure/helm"),
-    "ansible": Integration("Ansible", "the hosts around the platform, provisioned by Ansible",
-        "infrastructure/ansible/*.y*ml", r"ANSIBLE_", "infrastructure/ansible"),
-    "github_actions": Integration("GitHub Actions", "GitHub: CI, deployment and template updates",
-        ".github/workflows/*.y*ml cicd/github-actions/*action.yml", home="cicd/github-actions"),
-    "jenkins": Integration("Jenkins", "a Jenkins controller running the same make targets",
-        "cicd/jenkins/Jenkinsfile", r"JENKINS_", "cicd/jenkins"),
-    "security": Integration("Security", "the classification policy, Snowflake masking policies "
-        "and audit views (their setup SQL comes with snowflake), secret scanning",
-        "security/data_classification/policy.yml dbt/macros/masking_policies.sql "
-        "security/pii_detection/*.py security/compliance/controls.yml .secrets.baseline",
-        home="security"),
-}
-# fmt: on
+@functools.cache
+def read_points(path: Path = POINTS) -> dict[str, Integration]:
+    """The entries of integration_points.json by key: dbt first, then the components."""
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))["integrations"]
+        return {
+            e["key"]: Integration(
+                e["label"],
+                e["system"],
+                " ".join(e["files"]),
+                e.get("env", ""),
+                " ".join(e.get("home", [])),
+            )
+            for e in entries
+        }
+    except OSError as error:
+        problem = error.strerror or str(error)
+    except KeyError as error:
+        problem = f"no {error} key"
+    except (ValueError, TypeError) as error:
+        problem = str(error)
+    raise SetupError(
+        f"cannot read scripts/migration/{path.name} ({problem}): restore it with "
+        f"`git checkout -- scripts/migration/{path.name}`"
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """``INTEGRATIONS``: the entries, read on first use (a broken file is a setup error)."""
+    if name == "INTEGRATIONS":
+        return read_points()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 #: A pattern that matches more files than this is shown as the pattern and a count.
 SHOWN_FILES = 6
 ENV_LINE = re.compile(r"^(?P<optional>#\s*)?(?P<name>[A-Z][A-Z0-9_]*)=\s*(?P<value>.*?)\s*$")
@@ -107,5 +99,5 @@ def files_of(point: Integration, committed: list[str]) -> tuple[list[str], list[
 
 
 def chosen(components: list[str]) -> list[Integration]:
-    """dbt, then the chosen components in the order of the table."""
-    return [point for key, point in INTEGRATIONS.items() if key == "dbt" or key in components]
+    """dbt, then the chosen components in the order of integration_points.json."""
+    return [point for key, point in read_points().items() if key == "dbt" or key in components]

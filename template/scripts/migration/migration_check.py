@@ -237,7 +237,7 @@ def integrations(repo: Repository) -> Item:
     points = integration_points.chosen(repo.components)
     unknown = [key for key in repo.components if key not in integration_points.INTEGRATIONS]
     problems = [
-        f"component {k} has no entry in scripts/migration/integration_points.py: add one"
+        f"component {k} has no entry in scripts/migration/integration_points.json: add one"
         for k in unknown
     ]
     details = ["| component | connects to | configured by | needs from .env |", "|---|---|---|---|"]

@@ -125,7 +125,7 @@ def test_a_broken_copy_fails_documentation_security_and_integration_points(
     assert "- secret scans:" in security and "README.md" in security
     assert "- dbt: no committed file matches `dbt/profiles.yml`" in integrations
     assert (
-        "- component mainframe has no entry in scripts/migration/integration_points.py"
+        "- component mainframe has no entry in scripts/migration/integration_points.json"
         in integrations
     )
 
