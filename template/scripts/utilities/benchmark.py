@@ -1,18 +1,16 @@
-"""Measure the demo pipeline: dbt against the same transformations as plain SQL.
+"""Time the demo pipeline at the scales given: how long each step takes as the data grows.
 
     python scripts/utilities/benchmark.py --scale 1 --scale 80 [--seed 42] [--json FILE]
 
-Per scale, on fresh copies of the generated raw data in scratch DuckDB files (the dev warehouse
-is not touched), it times `make demo`, the generator, `dbt build` and `dbt run`, and the same work
-as plain SQL from the SQL dbt compiled: the models alone, and the seeds, models, snapshot and data
-tests (dbt's unit tests have no plain-SQL equivalent). It prints the figures and the ratios and
-asserts nothing. Exit status 2 when a scale is not a positive number or a tool is missing.
+Per scale, in a scratch DuckDB file (the dev warehouse is not touched), it times the steps of
+`make demo`: the initial load, `dbt build`, increment 1 and the incremental `dbt build`, and
+prints them with the rows landed. It asserts nothing. Exit status 2 when a scale is not a
+positive number or a step fails (its output is shown).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shutil
@@ -20,12 +18,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from graphlib import TopologicalSorter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATOR = ROOT / "scripts" / "utilities" / "generate_data.py"
-DBT_DIR = ROOT / "dbt"
+STEPS = ("load_s", "build_s", "increment_s", "incremental_build_s")
 
 
 def fail(message: str) -> None:
@@ -34,9 +31,11 @@ def fail(message: str) -> None:
 
 
 def positive(text: str) -> float:
-    with contextlib.suppress(ValueError):
+    try:
         if float(text) > 0:
             return float(text)
+    except ValueError:
+        pass
     raise argparse.ArgumentTypeError(
         f"--scale must be a positive number (got {text!r}): use 1 for the demo size"
     )
@@ -45,124 +44,31 @@ def positive(text: str) -> float:
 def timed(cmd: list[str], env: dict[str, str]) -> float:
     started = time.perf_counter()
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
     if result.returncode != 0:
         fail(f"{' '.join(cmd[:4])} ... failed:\n{(result.stdout + result.stderr)[-3000:]}")
-    return elapsed
-
-
-def dbt_env(database: Path, work: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DBT_DUCKDB_PATH": str(database),
-        "DBT_PROFILES_DIR": str(DBT_DIR),
-        "DBT_PROJECT_DIR": str(DBT_DIR),
-        "DBT_TARGET_PATH": str(work / "target"),
-        "DBT_LOG_PATH": str(work / "logs"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-    }
-
-
-def dbt(*args: str) -> list[str]:
-    executable = shutil.which("dbt")
-    if executable is None:
-        fail("dbt is not on PATH: run `make setup` and use `uv run` or .venv/bin/python")
-    return [executable, *args, "--target", "ci"]
-
-
-#: resource type -> the plain SQL that does what dbt does with such a node (a snapshot's first
-#: load: its select plus the SCD2 columns; a data test: a query).
-PLAIN_SQL = {
-    "seed": "create or replace table {relation} as select * from read_csv('{csv}', header = true)",
-    "model": "create or replace {table_or_view} {relation} as {compiled_code}",
-    "snapshot": (
-        "create or replace table {relation} as select *, {updated_at} as dbt_updated_at, "
-        "{updated_at} as dbt_valid_from, cast(null as timestamp) as dbt_valid_to, "
-        "md5(cast({unique_key} as varchar) || '|' || cast({updated_at} as varchar)) as dbt_scd_id "
-        "from ({compiled_code}) as source"
-    ),
-    "test": "select count(*) from ({compiled_code}) as failures",
-}
-
-
-def plain_sql(manifest: dict) -> dict[str, list[str]]:
-    """The plain SQL of every node by resource type, in dependency order, and "schema": the
-    statements that create the schemas."""
-    nodes = manifest["nodes"]
-    graph = {uid: node["depends_on"].get("nodes", []) for uid, node in sorted(nodes.items())}
-    found: dict[str, list[str]] = {kind: [] for kind in PLAIN_SQL}
-    for node in (nodes[uid] for uid in TopologicalSorter(graph).static_order() if uid in nodes):
-        kind, config = node["resource_type"], node["config"]
-        if kind not in found or (kind == "test" and not node.get("compiled_code")):
-            continue
-        facts = {
-            "relation": f'"{node["schema"]}"."{node["alias"] or node["name"]}"',
-            "csv": DBT_DIR / node["original_file_path"],
-            "table_or_view": "view" if config["materialized"] == "view" else "table",
-        }
-        found[kind].append(PLAIN_SQL[kind].format_map(config | node | facts))
-    schemas = {
-        n["schema"] for n in nodes.values() if n["resource_type"] in {"model", "seed", "snapshot"}
-    }
-    found["schema"] = [f'create schema if not exists "{schema}"' for schema in sorted(schemas)]
-    return found
-
-
-def run_plain_sql(database: Path, statements: list[str], queries: list[str] = ()) -> float:
-    """Run the statements, then the queries (data tests), fetching their rows."""
-    import duckdb
-
-    started = time.perf_counter()
-    with duckdb.connect(str(database)) as connection:
-        for statement in statements:
-            connection.execute(statement)
-        for query in queries:
-            connection.execute(query).fetchall()
     return time.perf_counter() - started
 
 
 def measure(scale: float, seed: int, work: Path) -> dict[str, float]:
-    # Every copy has the same file name: DuckDB names the catalog after the file,
-    # and dbt's compiled SQL names it too.
-    raw = work / "source" / "warehouse.duckdb"
-    raw.parent.mkdir(parents=True)
-
-    def fresh(name: str) -> tuple[Path, dict[str, str]]:
-        """A copy of the raw data in work/<name>, and dbt's environment on it."""
-        shutil.copytree(raw.parent, work / name)
-        return work / name / raw.name, dbt_env(work / name / raw.name, work)
-
-    figures = {"scale": scale}
-    figures["make_demo_s"] = timed(
-        ["make", "-C", str(ROOT), "demo", f"SCALE={scale:g}", f"SEED={seed}"],
-        dbt_env(work / "demo" / raw.name, work),
+    database = work / "warehouse.duckdb"
+    env = {
+        **os.environ,
+        "DBT_DUCKDB_PATH": str(database),
+        "DBT_PROFILES_DIR": str(ROOT / "dbt"),
+        "DBT_PROJECT_DIR": str(ROOT / "dbt"),
+        "DBT_TARGET_PATH": str(work / "target"),
+        "DBT_LOG_PATH": str(work / "logs"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    }
+    dbt = shutil.which("dbt") or fail("dbt is not on PATH: run `make setup`, then `make benchmark`")
+    generate = [sys.executable, str(GENERATOR), "--database", str(database)]
+    build = [str(dbt), "build", "--target", "ci"]
+    load = [*generate, "--scale", f"{scale:g}", "--seed", str(seed)]
+    times = [timed(step, env) for step in (load, build, [*generate, "--increment", "1"], build)]
+    manifest = json.loads((work / "loads" / "batch_0.json").read_text())
+    return {"scale": scale, "order_items": manifest["tables"]["order_items"]["rows"]} | dict(
+        zip(STEPS, times, strict=True)
     )
-    figures["generate_s"] = timed(
-        [sys.executable, str(GENERATOR), "--database", str(raw), "--scale", str(scale),
-         "--seed", str(seed)],
-        dbt_env(raw, work),
-    )  # fmt: skip
-    batch_0 = json.loads((raw.parent / "loads" / "batch_0.json").read_text())
-    figures["order_items"] = batch_0["tables"]["order_items"]["rows"]
-
-    _, build_env = fresh("build")
-    figures["dbt_build_s"] = timed(dbt("build"), build_env)
-    _, run_env = fresh("run")
-    timed(dbt("seed"), run_env)
-    figures["dbt_run_s"] = timed(dbt("run"), run_env)
-
-    # The manifest of `dbt build` holds the compiled SQL of tests and snapshots too.
-    timed(dbt("compile", "--full-refresh"), build_env)
-    sql = plain_sql(json.loads((work / "target" / "manifest.json").read_text()))
-    sql_db, sql_env = fresh("sql")
-    timed(dbt("seed"), sql_env)
-    figures["sql_models_s"] = run_plain_sql(sql_db, sql["schema"] + sql["model"])
-    everything = sql["schema"] + sql["seed"] + sql["model"] + sql["snapshot"]
-    figures["sql_build_s"] = run_plain_sql(fresh("same")[0], everything, sql["test"])
-    figures["tests"] = len(sql["test"])
-    figures["build_ratio"] = figures["dbt_build_s"] / figures["sql_build_s"]
-    figures["run_ratio"] = figures["dbt_run_s"] / figures["sql_models_s"]
-    return figures
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,31 +77,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
-    if not GENERATOR.exists():
-        fail(f"{GENERATOR.relative_to(ROOT)} is missing")
     rows = []
     with tempfile.TemporaryDirectory(prefix="benchmark-") as scratch:
         for index, scale in enumerate(args.scale or [1.0]):
             print(f"benchmark: scale {scale:g} ...", file=sys.stderr, flush=True)
             rows.append(measure(scale, args.seed, Path(scratch) / str(index)))
-    print(
-        "dbt build vs the same work as plain SQL (seeds, models, snapshot, "
-        f"{rows[0]['tests']} data tests); dbt run vs the models alone as plain SQL"
-    )
-    header = (
-        f"{'scale':>6} {'order_items':>11} {'make demo s':>11} {'generate s':>10} "
-        f"{'dbt build s':>11} {'SQL same s':>10} {'build/SQL':>9} "
-        f"{'dbt run s':>9} {'SQL models s':>12} {'run/SQL':>7}"
-    )
+    header = "scale  order_items  load s  dbt build s  increment s  incremental build s"
     print(header, "-" * len(header), sep="\n")
     for row in rows:
         print(
-            "{scale:>6g} {order_items:>11,} {make_demo_s:>11.2f} {generate_s:>10.2f} "
-            "{dbt_build_s:>11.2f} {sql_build_s:>10.2f} {build_ratio:>9.2f} {dbt_run_s:>9.2f} "
-            "{sql_models_s:>12.2f} {run_ratio:>7.2f}".format_map(row)
+            "{scale:>5g} {order_items:>12,} {load_s:>7.2f} {build_s:>12.2f} {increment_s:>12.2f} "
+            "{incremental_build_s:>20.2f}".format_map(row)
         )
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=2))
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
     return 0
 
 
