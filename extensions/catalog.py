@@ -352,12 +352,13 @@ def airflow_requirements(selection: object) -> list[str]:
     """The pins an Airflow image installs for the DAGs: Cosmos, dbt, the chosen providers.
 
     Airflow itself (and what it pins, SQLAlchemy, aiohttp) comes with the image, and the
-    packages no DAG imports (Permifrost, lkml, the Qlik monitor's) stay out.
+    packages no DAG imports (Permifrost, the Qlik monitor's) stay out; lkml goes in with
+    looker, for the publish DAG's LookML check.
     """
     keys = [k for k in _as_list(selection) if k in BY_KEY]
     if "airflow" not in keys:
         return []
-    wanted = set(DBT_PACKAGE_NAMES) | {"astronomer-cosmos", "great-expectations"}
+    wanted = set(DBT_PACKAGE_NAMES) | {"astronomer-cosmos", "great-expectations", "lkml"}
     for extra in BY_KEY["airflow"].with_packages.values():
         wanted |= {_name(pin) for pin in extra}
     return [p for p in packages(keys) if _name(p) in wanted]

@@ -134,10 +134,14 @@ def test_snowflake_questions_only_with_snowflake(template: Path, tmp_path: Path)
 
 def test_the_full_render_passes_its_own_ruff(template: Path, tmp_path: Path) -> None:
     """The rendered repo's `make lint` runs ruff with its own pyproject; a slip in the
-    template's Python fails here in seconds instead of in every boot."""
+    template's Python fails here in seconds instead of in every boot. The project name is
+    as long as the validator allows (40 characters), so names written into the code never
+    push a line past ruff's limit."""
     ruff = Path(sys.executable).parent / "ruff"
     require_tool(ruff.exists(), "ruff in the template's .venv")
-    project = render(template, tmp_path / "full", named_variants()["full"])
+    longest = "Abcdefghij Klmnopqrst Uvwxyzabcd Efghijk"
+    assert len(longest) == 40
+    project = render(template, tmp_path / "full", named_variants()["full"], project_name=longest)
     for command in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
         result = subprocess.run(
             [str(ruff), *command], cwd=project, capture_output=True, text=True, check=False
