@@ -1,7 +1,8 @@
 """The GitHub Actions workflows (.github/workflows/) and composite actions (cicd/github-actions/).
 
 actionlint passes on every workflow and on the steps of every composite action, and fails on
-broken copies; every action is pinned to a commit, with its release in a comment, at its current
+broken copies; zizmor (the security audit) finds nothing at Medium or above, and does on a
+broken copy; every action is pinned to a commit, with its release in a comment, at its current
 major; local actions exist and get the inputs they declare; each job has the permissions it
 needs and no more, and no job that can write runs the template's code; every `make` target the
 workflows run exists; the deploy workflow comes with Astronomer only.
@@ -22,9 +23,11 @@ from cicd_github import (
     local_action_problems,
     missing_make_targets,
     remote_uses,
+    serious,
     steps,
     unpinned_uses,
     workflow_files,
+    zizmor_findings,
 )
 
 #: The oldest major of each action the workflows may use: the node24 releases. The actionlint
@@ -150,6 +153,30 @@ def test_local_action_check_rejects_unknown_missing_and_absent(root: Path, tmp_p
     assert "input `targt`" in problems[0] and "dbt-build/action.yml" in problems[0]
     assert "required input `target`" in problems[1]
     assert "nope/action.yml does not exist" in problems[2]
+
+
+def test_zizmor_finds_nothing_serious(root: Path) -> None:
+    findings = zizmor_findings(root, root / ".github", root / "cicd/github-actions")
+
+    assert not serious(findings), "zizmor --offline, Medium or above:\n" + "\n".join(
+        serious(findings)
+    )
+
+
+def test_zizmor_fails_a_broken_workflow(root: Path, tmp_path: Path) -> None:
+    text = (root / ".github/workflows/ci.yml").read_text(encoding="utf-8")
+    broken = re.sub(r"actions/checkout@[0-9a-f]{40}", "actions/checkout@v5", text, count=1)
+    broken = broken.replace("        with:\n          persist-credentials: false\n", "", 1)
+    broken = broken.replace("  pull_request:\n", "  pull_request_target:\n", 1)
+    assert broken.count("@v5") == 1 and "pull_request_target" in broken
+    assert broken.count("persist-credentials") == text.count("persist-credentials") - 1
+    (tmp_path / ".github/workflows").mkdir(parents=True)
+    path = tmp_path / ".github/workflows/ci.yml"
+    path.write_text(broken, encoding="utf-8")
+
+    audits = {line.split("[")[1].split("]")[0] for line in serious(zizmor_findings(root, path))}
+
+    assert {"unpinned-uses", "dangerous-triggers", "artipacked"} <= audits, audits
 
 
 def test_actions_are_pinned_to_commits(root: Path) -> None:
