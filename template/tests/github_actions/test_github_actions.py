@@ -1,9 +1,11 @@
 """The GitHub Actions workflows (.github/workflows/) and composite actions (cicd/github-actions/).
 
 actionlint passes on every workflow and on the steps of every composite action, and fails on
-broken copies; local actions exist and get the inputs they declare; the actions used are at
-their current majors; each job has the permissions it needs and no more; every `make` target
-the workflows run exists; the deploy workflow comes with Astronomer only.
+broken copies; zizmor (the security audit) finds nothing at Medium or above, and does on a
+broken copy; every action is pinned to a commit, with its release in a comment, at its current
+major; local actions exist and get the inputs they declare; each job has the permissions it
+needs and no more, and no job that can write runs the template's code; every `make` target the
+workflows run exists; the deploy workflow comes with Astronomer only.
 """
 
 from __future__ import annotations
@@ -20,8 +22,12 @@ from cicd_github import (
     load,
     local_action_problems,
     missing_make_targets,
+    remote_uses,
+    serious,
     steps,
+    unpinned_uses,
     workflow_files,
+    zizmor_findings,
 )
 
 #: The oldest major of each action the workflows may use: the node24 releases. The actionlint
@@ -32,9 +38,11 @@ CURRENT_MAJORS = {
     "actions/setup-node": 5,
     "actions/setup-java": 5,
     "actions/cache": 5,
+    "actions/upload-artifact": 6,
+    "actions/download-artifact": 7,
 }
 #: The only jobs that write: (workflow file, job) -> the permissions they need.
-WRITERS = {("template-update.yml", "update"): {"contents", "pull-requests"}}
+WRITERS = {("template-update.yml", "pull-request"): {"contents", "pull-requests"}}
 PROBLEM_LINE = re.compile(r".+:\d+:\d+: .+ \[[\w-]+\]$")
 
 
@@ -147,23 +155,82 @@ def test_local_action_check_rejects_unknown_missing_and_absent(root: Path, tmp_p
     assert "nope/action.yml does not exist" in problems[2]
 
 
+def test_zizmor_finds_nothing_serious(root: Path) -> None:
+    findings = zizmor_findings(root, root / ".github", root / "cicd/github-actions")
+
+    assert not serious(findings), "zizmor --offline, Medium or above:\n" + "\n".join(
+        serious(findings)
+    )
+
+
+def test_zizmor_fails_a_broken_workflow(root: Path, tmp_path: Path) -> None:
+    text = (root / ".github/workflows/ci.yml").read_text(encoding="utf-8")
+    broken = re.sub(r"actions/checkout@[0-9a-f]{40}", "actions/checkout@v5", text, count=1)
+    broken = broken.replace("        with:\n          persist-credentials: false\n", "", 1)
+    broken = broken.replace("  pull_request:\n", "  pull_request_target:\n", 1)
+    assert broken.count("@v5") == 1 and "pull_request_target" in broken
+    assert broken.count("persist-credentials") == text.count("persist-credentials") - 1
+    (tmp_path / ".github/workflows").mkdir(parents=True)
+    path = tmp_path / ".github/workflows/ci.yml"
+    path.write_text(broken, encoding="utf-8")
+
+    audits = {line.split("[")[1].split("]")[0] for line in serious(zizmor_findings(root, path))}
+
+    assert {"unpinned-uses", "dangerous-triggers", "artipacked"} <= audits, audits
+
+
+def test_actions_are_pinned_to_commits(root: Path) -> None:
+    files = [*workflow_files(root), *action_files(root)]
+    assert any(remote_uses(path) for path in files)
+    problems = [problem for path in files for problem in unpinned_uses(path)]
+    assert not problems, problems
+
+
+def test_the_pin_check_rejects_tags_and_missing_comments(tmp_path: Path) -> None:
+    path = tmp_path / "ci.yml"
+    path.write_text(
+        "jobs:\n  a:\n    steps:\n"
+        "      - uses: actions/checkout@v5\n"
+        f"      - uses: actions/cache@{'a' * 40}\n"
+        f"      - uses: actions/setup-node@{'b' * 40} # v5\n"
+        f"      - uses: actions/setup-python@{'c' * 40} # v6.3.0\n"
+        "      - uses: ./cicd/github-actions/setup\n"
+    )
+
+    problems = unpinned_uses(path)
+
+    assert [problem.split(":")[1] for problem in problems] == ["4", "5", "6"], problems
+
+
 def test_actions_use_current_majors(root: Path) -> None:
     used = {
-        (path.relative_to(root), step["uses"])
+        (path.relative_to(root), ref.partition("@")[0], rest)
         for path in [*workflow_files(root), *action_files(root)]
-        for step in steps(load(path))
-        if "uses" in step and not step["uses"].startswith("./")
+        for _, ref, rest in remote_uses(path)
     }
     assert used
     problems = []
-    for where, ref in sorted(used):
-        action, _, version = ref.partition("@")
-        major = re.fullmatch(r"v(\d+)", version)
+    for where, action, comment in sorted(used):
+        major = re.search(r"# v(\d+)\.", comment)
         if action not in CURRENT_MAJORS:
-            problems.append(f"{where}: {ref} is not an action this test knows: add it above")
+            problems.append(f"{where}: {action} is not an action this test knows: add it above")
         elif not major or int(major.group(1)) < CURRENT_MAJORS[action]:
-            problems.append(f"{where}: {ref}: use {action}@v{CURRENT_MAJORS[action]}")
+            problems.append(f"{where}: {action}{comment}: use v{CURRENT_MAJORS[action]} or later")
     assert not problems, problems
+
+
+def test_no_job_that_can_write_runs_the_template(root: Path) -> None:
+    workflow = load(root / ".github/workflows/template-update.yml")
+    for name, job in workflow["jobs"].items():
+        runs = " ".join(step.get("run", "") for step in job.get("steps") or [])
+        writes = "write" in (job.get("permissions") or {}).values()
+        assert not (writes and ("copier" in runs or "make" in runs)), (
+            f"template-update.yml: job {name} can write and runs the template's code: run "
+            "`copier update` in a read-only job and hand its result over"
+        )
+    assert "copier update --trust" in " ".join(
+        step.get("run", "") for step in workflow["jobs"]["update"]["steps"]
+    )
 
 
 def test_permissions_are_minimal_per_job(root: Path) -> None:
