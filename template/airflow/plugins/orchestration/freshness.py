@@ -4,7 +4,8 @@ dbt measures, for every source table with a `loaded_at_field`, how old its newes
 and compares it with the table's `warn_after` and `error_after`
 (dbt/models/staging/_sources.yml). This task runs it in a subprocess (the dbt of
 DBT_EXECUTABLE_PATH, else the one of Airflow's environment), with its artifacts in a
-temporary folder so dbt/target/ stays as `make airflow-manifest` left it, and reads the
+temporary folder (starting from the partial parse of `make airflow-manifest`) so
+dbt/target/ stays as that command left it, and reads the
 JSON report dbt writes (`--output`):
 
 - every source's newest load time goes out as the metric the freshness alerts watch
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -111,6 +113,10 @@ def check_sources(target: str | None = None) -> dict[str, Any]:
     project = settings.dbt_project_dir()
     with tempfile.TemporaryDirectory(prefix="dbt-freshness-") as work:
         report = Path(work) / "sources.json"
+        # dbt's partial parse of `make airflow-manifest` spares a full parse of the project.
+        parsed = settings.dbt_manifest().parent / "partial_parse.msgpack"
+        if parsed.exists():
+            shutil.copy2(parsed, work)
         command = [
             str(dbt_command()), "source", "freshness", "--target", target,
             "--project-dir", str(project), "--profiles-dir", str(settings.dbt_profiles_dir()),
