@@ -24,9 +24,9 @@ $(VENV)/.synced: pyproject.toml uv.lock
 
 setup: $(VENV)/.synced ## Create .venv with the template's pinned dev tools
 
-prototype: setup ## Render the default prototype into DEST (default ../my-prototype)
+prototype: setup ## Render a prototype into DEST (default ../my-prototype): NAME=..., COMPONENTS=airflow,snowflake (default: the defaults)
 	@test ! -e "$(DEST)" || { echo "$(DEST) exists already: choose another DEST=..." >&2; exit 1; }
-	$(VENV)/bin/copier copy --trust --defaults --vcs-ref HEAD -d project_name="$(NAME)" "$(CURDIR)" "$(DEST)"
+	$(VENV)/bin/copier copy --trust --defaults --vcs-ref HEAD -d project_name="$(NAME)" $(if $(filter undefined,$(origin COMPONENTS)),,-d "components=[$(COMPONENTS)]") "$(CURDIR)" "$(DEST)"
 
 test: setup ## Run every test, the slow boot of each named variant included (JOBS processes)
 	$(VENV)/bin/python -m pytest -n $(JOBS) --dist worksteal --durations=30 $(PYTEST_ARGS)

@@ -337,3 +337,35 @@ def test_the_database_defaults_to_dbt_duckdb_path_and_help_lists_the_options(
     assert result.returncode == 0
     for option in ("--database", "--scale", "--seed", "--increment", "--json", "DBT_DUCKDB_PATH"):
         assert option in result.stdout
+
+
+def test_make_generate_starts_over_on_a_warehouse_with_increments(tmp_path: Path) -> None:
+    """`make generate` after increments (and a dbt build) replaces the warehouse, saying so:
+    re-landing batch 0 under marts built from later batches broke the next build."""
+    import duckdb
+
+    require(shutil.which("make") is not None, "make")
+    database = tmp_path / "warehouse.duckdb"
+
+    def make(target: str) -> str:
+        result = subprocess.run(
+            ["make", "--no-print-directory", target, "SCALE=0.02", f"DBT_DUCKDB_PATH={database}"],
+            cwd=ROOT, capture_output=True, text=True, check=False, timeout=300,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        return result.stdout
+
+    assert "Starting over" not in make("generate"), "a first load has nothing to replace"
+    make("increment")
+    with duckdb.connect(str(database)) as db:  # what `make build` leaves next to raw
+        db.execute("create schema marts; create table marts.fct_orders as select 1 as order_id")
+    output = make("generate")
+    assert "==> Starting over:" in output and "rebuilds every model" in output, output
+    assert output.count("Starting over") == 1, "said in one line"
+    with duckdb.connect(str(database), read_only=True) as db:
+        rows = db.execute("select schema_name from duckdb_schemas()").fetchall()
+        schemas = {row[0] for row in rows}
+        batches = db.execute("select batch_id from raw._load_log").fetchall()
+    assert "marts" not in schemas, "the marts built on the old batches must be gone"
+    assert batches == [(0,)], batches
+    assert sorted(p.name for p in (tmp_path / "loads").iterdir()) == ["batch_0.json"]
