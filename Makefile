@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # Test processes (pytest-xdist): the boots are CPU-bound, so one per core.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: help setup prototype test test-fast lint bench docs sync release
+.PHONY: help setup prototype test test-fast lint bench bench-green docs sync release
 
 help: ## List the commands
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -50,3 +50,6 @@ release: setup ## Release VERSION=x.y.z: check, run every test, then commit, tag
 
 bench: setup ## Measure copy and update times; PEER=clone also renders the peer template (scripts/bench.py)
 	$(VENV)/bin/python scripts/bench.py $(if $(PEER),--peer "$(PEER)")
+
+bench-green: setup ## Time a newcomer's copy to green (render, setup, lint, test) of VARIANTS (default: defaults full)
+	$(VENV)/bin/python scripts/bench_green.py $(foreach variant,$(or $(VARIANTS),defaults full),--variant $(variant))
