@@ -356,13 +356,49 @@ def generate(manifest_path: Path, project: Path) -> dict[str, str]:
     return render(marts, connection_name(project))
 
 
+def differences(project: Path, files: dict[str, str]) -> list[str]:
+    """How the owned files of ``project`` differ from ``files``: empty when they match."""
+    on_disk = {
+        path.relative_to(project).as_posix()
+        for owned in OWNED
+        for path in (project / owned).rglob("*")
+        if path.is_file()
+    }
+    changed = sorted(
+        name
+        for name, text in files.items()
+        if not (project / name).is_file() or (project / name).read_text(encoding="utf-8") != text
+    )
+    removed = sorted(on_disk - set(files))
+    return [f"changed or new: {name}" for name in changed] + [
+        f"no longer generated: {name}" for name in removed
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--manifest", type=Path, default=Path("dbt/target/manifest.json"))
     parser.add_argument("--project", type=Path, default=Path("looker"))
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; fail when the project's generated files differ from the manifest",
+    )
     args = parser.parse_args(argv)
     try:
         files = generate(args.manifest, args.project)
+        if args.check:
+            stale = differences(args.project, files)
+            if stale:
+                print(
+                    f"generate_lookml: {args.project}/ does not match the marts of "
+                    f"{args.manifest}: {'; '.join(stale)}. Run `make looker` and commit "
+                    f"{args.project}/.",
+                    file=sys.stderr,
+                )
+                return 1
+            print(f"generate_lookml: {args.project}/ matches dbt's marts ({len(files)} files)")
+            return 0
         write(args.project, files)
     except GenerationError as error:
         print(f"generate_lookml: {error}", file=sys.stderr)

@@ -228,7 +228,10 @@ def dbt_parse(project_dir: Path, work: Path) -> dict:
     return json.loads((work / "target" / "manifest.json").read_text())
 
 
-def generate(script: Path, manifest: Path, project: Path) -> subprocess.CompletedProcess[str]:
-    """Run looker/generate_lookml.py as `make looker` does."""
+def generate(
+    script: Path, manifest: Path, project: Path, *options: str
+) -> subprocess.CompletedProcess[str]:
+    """Run looker/generate_lookml.py as `make looker` does (``--check`` writes nothing)."""
     command = [sys.executable, str(script), "--manifest", str(manifest), "--project", str(project)]
+    command += options
     return subprocess.run(command, capture_output=True, text=True, check=False)

@@ -20,7 +20,6 @@ from lookml_project import (
 )
 
 pytestmark = pytest.mark.coherence
-GENERATED = ("views/generated", "explores/generated", "models")
 
 
 @pytest.fixture(scope="module")
@@ -29,30 +28,30 @@ def manifest(root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     return dbt_parse(root / "dbt", tmp_path_factory.mktemp("dbt"))
 
 
-def generated_files(folder: Path) -> dict[str, str]:
-    return {
-        str(path.relative_to(folder)): path.read_text()
-        for owned in GENERATED
-        for path in sorted((folder / owned).rglob("*"))
-        if path.is_file()
-    }
-
-
 def test_committed_lookml_is_what_make_looker_generates(
     root: Path, manifest: dict, tmp_path: Path
 ) -> None:
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
-    fresh = tmp_path / "looker"
-    shutil.copytree(root / "looker", fresh)
-    result = generate(root / "looker" / "generate_lookml.py", tmp_path / "manifest.json", fresh)
+    looker = root / "looker"
+    result = generate(looker / "generate_lookml.py", tmp_path / "manifest.json", looker, "--check")
     assert result.returncode == 0, result.stderr
-    committed, regenerated = generated_files(root / "looker"), generated_files(fresh)
-    stale = sorted(set(committed) ^ set(regenerated))
-    changed = sorted(n for n in set(committed) & set(regenerated) if committed[n] != regenerated[n])
-    assert not stale and not changed, (
-        f"looker/{{{', '.join(stale + changed)}}} differ from what dbt/models/marts/ "
-        "(dbt parse) generates: run `make looker` and commit the result"
-    )
+
+
+def test_the_check_names_a_stale_view_and_the_fix(
+    root: Path, manifest: dict, tmp_path: Path
+) -> None:
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    looker = tmp_path / "looker"
+    shutil.copytree(root / "looker", looker)
+    view = next((looker / "views" / "generated").glob("*.view.lkml"))
+    view.write_text(view.read_text() + "# edited by hand\n")
+    (looker / "views" / "generated" / "ghost.view.lkml").write_text("view: ghost {}\n")
+    result = generate(looker / "generate_lookml.py", tmp_path / "manifest.json", looker, "--check")
+    assert result.returncode == 1, result.stdout
+    assert f"changed or new: views/generated/{view.name}" in result.stderr
+    assert "no longer generated: views/generated/ghost.view.lkml" in result.stderr
+    assert "Run `make looker`" in result.stderr
+    assert "# edited by hand" in view.read_text(), "--check must not rewrite the project"
 
 
 def test_every_view_reads_a_mart_and_its_columns(root: Path, manifest: dict) -> None:

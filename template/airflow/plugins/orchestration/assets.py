@@ -32,12 +32,15 @@ DOC_LIMIT = 4000
 
 
 @cache
-def load_manifest(path: Path) -> Mapping[str, Any]:
+def load_manifest(path: Path, modified_ns: int) -> Mapping[str, Any]:
+    """The manifest at ``path`` as of ``modified_ns``: read once per version of the file."""
     return json.loads(path.read_text())
 
 
 def manifest() -> Mapping[str, Any]:
-    return load_manifest(settings.dbt_manifest())
+    """dbt's manifest, read again when `make airflow-manifest` has rewritten it."""
+    path = settings.dbt_manifest()
+    return load_manifest(path, path.stat().st_mtime_ns)
 
 
 def is_mart(node: Mapping[str, Any]) -> bool:

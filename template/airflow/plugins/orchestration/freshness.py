@@ -36,7 +36,7 @@ SOURCES_FILE = "dbt/models/staging/_sources.yml"
 
 
 def dbt_command() -> Path:
-    executable = settings.dbt_executable() or settings.airflow_env_dbt()
+    executable = settings.subprocess_dbt()
     if executable is None:
         raise AirflowException(
             "no dbt executable: install dbt in Airflow's environment (make setup) or set "
