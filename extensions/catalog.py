@@ -271,7 +271,12 @@ ALWAYS_PACKAGES: tuple[str, ...] = (
     "dbt-duckdb==1.11.1",
     "duckdb==2.0.1",
 )
-ALWAYS_DEV_PACKAGES: tuple[str, ...] = ("pre-commit==4.7.0", "pytest==9.2.0", "PyYAML==6.0.4")
+ALWAYS_DEV_PACKAGES: tuple[str, ...] = (
+    "pre-commit==4.7.0",
+    "pytest==9.2.0",
+    "pytest-xdist==3.8.0",
+    "PyYAML==6.0.4",
+)
 
 #: The optional components, in the order they are asked.
 COMPONENTS: tuple[Component, ...] = load_catalog()

@@ -1,27 +1,21 @@
 """The sample pipeline end to end, on a scratch DuckDB file (your warehouse is not touched).
 
-The generator lands the initial load and increment 1, `dbt build --target ci` runs after each;
-the marts must then agree with the raw tables and with the generator's manifests, and the
-catalog (dbt's manifest.json) must describe and classify every column.
+The generator lands the initial load and increment 1, `dbt build --target ci` runs after each
+(the session's sample warehouse, conftest.py); the marts must then agree with the raw tables
+and with the generator's manifests, and the catalog (dbt's manifest.json) must describe and
+classify every column.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from conftest import require
+from conftest import SampleWarehouse
 
-SCALE = "0.2"  # 200 customers, 1,000 orders: the whole module runs in about 20 s
-SEED = "42"
 #: Raw table -> the mart that holds one row per raw row (soft-deleted rows included).
 MART_OF = {
     "customers": "marts.dim_customers",
@@ -45,47 +39,28 @@ def count(database: Path, relation: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def pipeline(root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Runs the steps in one scratch folder and keeps what the tests look at."""
-    dbt = shutil.which("dbt")
-    require(dbt is not None, "dbt")
-    require(importlib.util.find_spec("duckdb") is not None, "duckdb")
-    work = tmp_path_factory.mktemp("pipeline")
-    db, target = work / "warehouse.duckdb", work / "target"
-    env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(root / "dbt"),
-        "DBT_DUCKDB_PATH": str(db),
-        "DBT_TARGET_PATH": str(target),
-        "DBT_LOG_PATH": str(work / "logs"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-    }
-    env.pop("DBT_SCHEMA_PREFIX", None)  # schema names must be the plain ones the tests use
+def pipeline(sample_warehouse: SampleWarehouse) -> dict[str, Any]:
+    """What the tests look at, from the session's sample warehouse (conftest.py)."""
+    initial, latest = sample_warehouse.initial, sample_warehouse.latest
 
-    def land_and_build(batch: int, *args: str) -> tuple[dict[str, Any], str]:
+    def batch(stage: Path, number: int) -> tuple[dict[str, Any], str]:
         """The batch's manifest and the SQL that dbt ran for fct_orders."""
-        script = root / "scripts" / "utilities" / "generate_data.py"
-        for cmd in (
-            [sys.executable, str(script), "--database", str(db), *args],
-            [dbt, "build", "--project-dir", str(root / "dbt"), "--target", "ci"],
-        ):
-            result = subprocess.run(cmd, env=env, cwd=root, capture_output=True, text=True)
-            output = (result.stdout + result.stderr)[-6000:]
-            assert result.returncode == 0, f"{' '.join(cmd[:3])} ... failed:\n{output}"
-        manifest = json.loads((work / "loads" / f"batch_{batch}.json").read_text())
-        return manifest, next(target.glob("run/*/models/**/fct_orders.sql")).read_text()
+        manifest = json.loads((stage / "loads" / f"batch_{number}.json").read_text())
+        return manifest, next(stage.glob("target/run/*/models/**/fct_orders.sql")).read_text()
 
-    initial, first_run_sql = land_and_build(0, "--scale", SCALE, "--seed", SEED)
-    counts_0 = {raw: (count(db, f"raw.{raw}"), count(db, mart)) for raw, mart in MART_OF.items()}
-    snapshot_0 = count(db, "snapshots.snap_customers")
-    increment, second_run_sql = land_and_build(1, "--increment", "1")
-    manifest = json.loads((target / "manifest.json").read_text())
+    initial_db = initial / "warehouse.duckdb"
+    first, first_run_sql = batch(initial, 0)
+    increment, second_run_sql = batch(latest, 1)
+    manifest = json.loads((latest / "target" / "manifest.json").read_text())
     return {
-        "database": db,
-        "initial": initial,
+        "database": latest / "warehouse.duckdb",
+        "initial": first,
         "increment": increment["tables"],
-        "counts_0": counts_0,
-        "snapshot_0": snapshot_0,
+        "counts_0": {
+            raw: (count(initial_db, f"raw.{raw}"), count(initial_db, mart))
+            for raw, mart in MART_OF.items()
+        },
+        "snapshot_0": count(initial_db, "snapshots.snap_customers"),
         "first_run_sql": first_run_sql,
         "second_run_sql": second_run_sql,
         "nodes": [*manifest["nodes"].values(), *manifest["sources"].values()],

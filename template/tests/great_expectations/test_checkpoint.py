@@ -1,7 +1,8 @@
 """The Great Expectations checkpoint of data_quality/ on a scratch warehouse (yours is untouched).
 
-The module builds one small warehouse as `make demo` does (initial load at scale 0.2, `dbt
-build --target ci`, increment 1, `dbt build`) and runs the checkpoint on it: every expectation
+The module copies the session's sample warehouse (conftest.py), built as `make demo` does
+(initial load at scale 0.2, `dbt build --target ci`, increment 1, `dbt build`), and runs the
+checkpoint on it: every expectation
 passes. Each other test breaks a copy of that warehouse the way a real defect would (a
 duplicated or null key, a value out of range or outside the accepted ones, stale rows, rows
 lost, an increment landed but not built) and expects the checkpoint to fail naming the broken
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -21,12 +21,10 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from conftest import ROOT, require
+from conftest import ROOT, SampleWarehouse, require, run_step
 
 CHECKPOINT = ROOT / "data_quality" / "great_expectations" / "checkpoint.py"
 SUITES = ROOT / "data_quality" / "great_expectations" / "expectations"
-SCALE = "0.2"  # 200 customers, 1,000 orders: the build takes about 15 s
-SEED = "42"
 
 #: A defect -> the SQL that puts it into the marts and the failure the checkpoint must name.
 DEFECTS = {
@@ -71,42 +69,11 @@ def load_checkpoint() -> ModuleType:
     return module
 
 
-def environment(database: Path, work: Path) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(ROOT / "dbt"),
-        "DBT_DUCKDB_PATH": str(database),
-        "DBT_TARGET_PATH": str(work / "target"),
-        "DBT_LOG_PATH": str(work / "logs"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-        "GX_ANALYTICS_ENABLED": "False",
-    }
-    env.pop("DBT_SCHEMA_PREFIX", None)  # the marts must be in the plain schema marts
-    return env
-
-
-def run(env: dict[str, str], *cmd: str) -> None:
-    result = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
-    assert result.returncode == 0, f"{' '.join(cmd[:3])} ... failed:\n{result.stdout[-4000:]}"
-
-
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # dbt from the PATH (`make test`), else next to this Python (`.venv/bin/pytest`).
-    dbt = shutil.which("dbt") or shutil.which("dbt", path=str(Path(sys.executable).parent))
-    require(dbt is not None, "dbt")
-    require(importlib.util.find_spec("duckdb") is not None, "duckdb")
+def warehouse(sample_warehouse: SampleWarehouse, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This module's copy of the session's sample warehouse, after increment 1's build."""
     require(importlib.util.find_spec("great_expectations") is not None, "great-expectations")
-    work = tmp_path_factory.mktemp("quality")
-    database = work / "warehouse.duckdb"
-    env = environment(database, work)
-    generate = [sys.executable, str(ROOT / "scripts" / "utilities" / "generate_data.py")]
-    build = [dbt, "build", "--project-dir", str(ROOT / "dbt"), "--target", "ci"]
-    run(env, *generate, "--database", str(database), "--scale", SCALE, "--seed", SEED)
-    run(env, *build)
-    run(env, *generate, "--database", str(database), "--increment", "1")
-    run(env, *build)
-    return database
+    return sample_warehouse.copy(tmp_path_factory.mktemp("quality"))
 
 
 @pytest.fixture(scope="module")
@@ -177,9 +144,8 @@ def test_an_increment_that_dbt_has_not_built_fails(
     checkpoint: ModuleType, warehouse: Path, tmp_path: Path
 ) -> None:
     copy = broken_copy(warehouse, tmp_path / "warehouse")
-    env = environment(copy, tmp_path)
     script = str(ROOT / "scripts" / "utilities" / "generate_data.py")
-    run(env, sys.executable, script, "--database", str(copy), "--increment", "2")
+    run_step([sys.executable, script, "--database", str(copy), "--increment", "2"])
     summary = checkpoint.run_checkpoint(copy, target="ci", report_dir=tmp_path / "reports")
     assert not summary["success"]
     for mart in ("dim_customers", "dim_products", "fct_orders", "fct_order_items"):
