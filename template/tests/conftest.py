@@ -30,6 +30,7 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 #: warehouse's first user comes early, so later users find it built. Absent files are skipped.
 LONGEST_FIRST = (
     "airflow/test_dag_run.py",
+    "airflow/test_dbt_venv.py",
     "snowflake/test_snowflake_emulator.py",
     "data_quality/test_pipeline.py",
     "prometheus/test_pipeline_metrics.py",

@@ -11,11 +11,13 @@ import importlib.util
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from conftest import require
 
@@ -78,3 +80,32 @@ def python_json(code: str, env: Mapping[str, str], timeout: float = 300) -> obje
     result = run([sys.executable, "-c", code], env, timeout=timeout)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+class ScratchAirflow:
+    """Airflow in a scratch folder: its metadata database, a warehouse file, no retries, and
+    the settings of airflow/config/ (variables from a copy of variables.yaml at ``scale``)."""
+
+    def __init__(self, work: Path, scale: str = "0.2") -> None:
+        self.work = work
+        variables = work / "variables.yaml"
+        text = (ROOT / "airflow" / "config" / "variables.yaml").read_text()
+        wanted = f'sample_data_scale: "{scale}"'
+        variables.write_text(text.replace('sample_data_scale: "1"', wanted))
+        assert wanted in variables.read_text(), "variables.yaml changed shape"
+        self.env = environment(work, PIPELINE_TASK_RETRIES="0")
+        self.env["AIRFLOW__SECRETS__BACKEND_KWARGS"] = json.dumps(
+            {
+                "connections_file_path": str(ROOT / "airflow" / "config" / "connections.yaml"),
+                "variables_file_path": str(variables),
+            }
+        )
+        self.database = Path(self.env["DBT_DUCKDB_PATH"])
+        self.metadata = Path(self.env["AIRFLOW_HOME"]) / "airflow.db"
+
+    def states(self, dag_id: str) -> dict[str, str]:
+        return dict(self.query("select task_id, state from task_instance where dag_id = ?", dag_id))
+
+    def query(self, sql: str, *args: str) -> list[tuple[Any, ...]]:
+        with sqlite3.connect(self.metadata) as db:
+            return db.execute(sql, args).fetchall()
