@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """The pre-migration checklist: is this prototype ready to move to the production platform?
 
-`make migration-check` checks five items (documentation, tests, security scans, warehouse
-cost estimate, integration points; see README.md) and writes a Markdown readiness report
-with each item passed, failed or skipped, and why. Ready means every item passed: a skipped
-item, test or scan, or a missing report, is work not done. Exit status: 0 ready, 1 an item
-failed or was skipped, 2 setup error (not a rendered repository, an unwritable report).
+`make migration-check` checks seven items (documentation, tests, security scans, compliance,
+performance, warehouse cost estimate, integration points; see README.md) and writes a
+Markdown readiness report with each item in one of three states: passed, failed, or not
+checked (with the reason and the command that would check it). Ready means every item
+passed: an item not checked, a skipped test or scan, or a missing report, is work not done.
+Exit status: 0 ready; 1 an item failed; 3 nothing failed but an item was not checked; 2 setup
+error (not a rendered repository, an unwritable report).
 """
 
 from __future__ import annotations
@@ -17,19 +19,24 @@ import re
 import subprocess
 import sys
 import tempfile
+import tomllib
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import compliance
 import integration_points
 import junit_results
+from compliance import Check
 from repository import SetupError, answers, committed_files
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_RESULTS = Path(".local/test-results.xml")
-PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+PASSED, FAILED, NOT_CHECKED = compliance.PASSED, compliance.FAILED, compliance.NOT_CHECKED
+#: Exit status per verdict: ready, an item failed, nothing failed but an item was not checked.
+READY, NOT_READY_FAILED, NOT_READY_UNCHECKED = 0, 1, 3
 #: The tests that are the repository's secret scans, by component (None: always).
 SECRET_TESTS: dict[str | None, tuple[str, ...]] = {
     None: ("tests/unit/test_no_secrets.py::test_no_file_holds_a_credential_like_value",),
@@ -39,6 +46,10 @@ SECRET_TESTS: dict[str | None, tuple[str, ...]] = {
     ),
 }
 PII_REPORT = Path(".local/pii_report.json")
+BENCHMARK = Path(".local/benchmark.json")
+#: The performance budget: this table of pyproject.toml.
+SETTINGS = ("tool", "migration-check", "performance")
+BUDGETS = {"build_s": "dbt build", "incremental_build_s": "incremental dbt build"}
 COSTS = (
     "| {warehouse} | {size} | {credits_per_hour} | {auto_suspend} | {idle_credits_per_resume:.3f}"
     " | {monitor} (suspends at {cap_percent} %) | {quota:g} | {quota_hours:g} | "
@@ -47,12 +58,14 @@ COSTS = (
 
 
 class Item(NamedTuple):
-    """One line of the checklist, with the details its section of the report shows."""
+    """One line of the checklist, with the details its section of the report shows; a not
+    checked item also has the command that would check it."""
 
     title: str
     status: str
     why: str
     details: Sequence[str] = ()
+    command: str = ""
 
 
 class Repository(NamedTuple):
@@ -66,15 +79,30 @@ class Repository(NamedTuple):
 
 
 def outcome(
-    title: str, passed: str, details: list[str], failed: list[str], undone: Sequence[str] = ()
+    title: str,
+    passed: str,
+    details: list[str],
+    failed: list[str],
+    undone: Sequence[tuple[str, str]] = (),
 ) -> Item:
-    """Failed with the failures, else skipped (not done) with what was not done, else passed;
-    the failures and what was not done head the details."""
-    if found := [*failed, *undone]:
-        why = found[0] + (f" (and {len(found) - 1} more)" if len(found) > 1 else "")
-        bullets = [f"- {message}" for message in found]
-        return Item(title, FAILED if failed else SKIPPED, why, [*bullets, "", *details])
-    return Item(title, PASSED, passed, details)
+    """Failed with the failures, else not checked with what was not checked (reason, command),
+    else passed; the failures and what was not checked head the details."""
+    found = [*failed, *(f"not checked: {why} (to check: `{run}`)" for why, run in undone)]
+    if not found:
+        return Item(title, PASSED, passed, details)
+    bullets = [*(f"- {message}" for message in found), ""]
+    first = failed[0] if failed else undone[0][0]
+    why = first + (f" (and {len(found) - 1} more)" if len(found) > 1 else "")
+    if failed:
+        return Item(title, FAILED, why, [*bullets, *details])
+    command = "; ".join(dict.fromkeys(run for _, run in undone))
+    return Item(title, NOT_CHECKED, why, [*bullets, *details], command)
+
+
+def add_component(repo: Repository, key: str) -> str:
+    """The command that adds a component to this repository."""
+    keys = ", ".join([*repo.components, key])
+    return f"copier update --trust --defaults -d 'components=[{keys}]'"
 
 
 def failing(*checks: tuple[object, str]) -> list[str]:
@@ -118,19 +146,23 @@ def tests(repo: Repository, path: Path) -> Item:
     title = "Tests pass"
     shown = (path.relative_to(repo.root) if path.is_relative_to(repo.root) else path).as_posix()
     if not path.is_file():
-        return Item(title, FAILED, f"no test results at {shown}: run `make test` first")
+        return Item(title, NOT_CHECKED, f"no test results yet ({shown})", command="make test")
     try:
         results = junit_results.read(path)
     except (OSError, ValueError) as error:
-        return Item(title, FAILED, f"{shown} is unreadable ({error}): run `make test` again")
+        return Item(title, NOT_CHECKED, f"{shown} is unreadable ({error})", command="make test")
     changed, name = junit_results.newest_change(repo.root, repo.files)
     missing = ", ".join(sorted(junit_results.folders_with_tests(repo.files) - results.folders))
     written, failed, skipped = path.stat().st_mtime, results.failed, results.skipped
-    problems = failing(
-        (changed > written, f"{name} changed after the last test run: run `make test` again"),
-        (missing, f"the results miss {missing} (a partial run): run `make test` again"),
-        (failed, f"{len(failed)} test(s) failed: fix them and run `make test`"),
-    )
+    problems = failing((failed, f"{len(failed)} test(s) failed: fix them and run `make test`"))
+    undone = [
+        (why, "make test")
+        for wrong, why in (
+            (changed > written, f"{name} changed after the last test run"),
+            (missing, f"the results miss {missing} (a partial run)"),
+        )
+        if wrong
+    ]
     counts = (
         f"{results.tests} tests, {len(failed)} failed, {len(skipped)} skipped (`{shown}`, "
         f"{datetime.fromtimestamp(written, UTC):%Y-%m-%d %H:%M} UTC)"
@@ -139,12 +171,12 @@ def tests(repo: Repository, path: Path) -> Item:
     details = [counts, *(f"- failed: `{junit_results.summary(f)}`" for f in listed)]
     if len(failed) > len(listed):
         details.append(f"- ... and {len(failed) - len(listed)} more")
-    undone = [f"skipped ({skipped.count(r)}): {r}" for r in sorted(set(skipped))]
+    undone += [(f"skipped ({skipped.count(r)}): {r}", "make test") for r in sorted(set(skipped))]
     return outcome(title, counts, details, problems, undone)
 
 
-def secret_scans(repo: Repository) -> tuple[str, str]:
-    """Run the repository's secret-scan tests; (status, why)."""
+def secret_scans(repo: Repository) -> Check:
+    """Run the repository's secret-scan tests."""
     ids = [t for key, ids in SECRET_TESTS.items() if key in (None, *repo.components) for t in ids]
     with tempfile.TemporaryDirectory() as scratch:
         xml = Path(scratch) / "results.xml"
@@ -153,62 +185,159 @@ def secret_scans(repo: Repository) -> tuple[str, str]:
         try:
             results = junit_results.read(xml)
         except (OSError, ValueError):
-            return FAILED, f"pytest could not run {', '.join(ids)}: run it by hand"
+            return Check(FAILED, f"pytest could not run {', '.join(ids)}: run it by hand")
     ran, failed, skipped = results.tests, results.failed, results.skipped
     problems = failing(
         (failed, "; ".join(junit_results.summary(f, lines=6) for f in failed)),
-        (skipped, "a scan was skipped: " + "; ".join(sorted(set(skipped)))),
-        (ran < len(ids), f"pytest ran {ran} of {', '.join(ids)}: are they there?"),
+        (ran < len(ids) and not skipped, f"pytest ran {ran} of {', '.join(ids)}: are they there?"),
     )
-    clean = f"{len(ids)} scan(s) clean: " + ", ".join(f"`{t}`" for t in ids)
-    return (FAILED, problems[0]) if problems else (PASSED, clean)
+    if problems:
+        return Check(FAILED, problems[0])
+    if skipped:
+        files = " ".join(dict.fromkeys(t.split("::")[0] for t in ids))
+        why = "a scan was skipped: " + "; ".join(sorted(set(skipped)))
+        return Check(NOT_CHECKED, why, f".venv/bin/python -m pytest {files}")
+    return Check(PASSED, f"{len(ids)} scan(s) clean: " + ", ".join(f"`{t}`" for t in ids))
 
 
-def classification(repo: Repository) -> tuple[str, str]:
+def classification(repo: Repository) -> Check:
     script = "security/data_classification/classify.py"
     result = run([sys.executable, script, "--check"], repo.root)
     if result.returncode == 0:
-        return PASSED, f"`{script} --check` passes"
+        return Check(PASSED, f"`{script} --check` passes")
     lines = (result.stderr or result.stdout).strip().splitlines() or ["no output"]
-    return FAILED, f"`{script} --check` exits {result.returncode}: " + " ".join(lines[:3])
+    why = f"`{script} --check` exits {result.returncode}: " + " ".join(lines[:3])
+    if result.returncode == 2:  # no or stale manifest: the check did not run
+        return Check(NOT_CHECKED, why, compliance.PARSE)
+    return Check(FAILED, why)
 
 
-def pii_report(repo: Repository) -> tuple[str, str]:
-    """The last PII scan's report: skipped (not done) while there is none."""
+def pii_report(repo: Repository) -> Check:
+    """The last PII scan's report: not checked while there is none."""
     path, shown = repo.root / PII_REPORT, PII_REPORT.as_posix()
     if not path.is_file():
-        return SKIPPED, f"no {shown} yet: `make demo` then `make pii-scan` writes it"
+        return Check(NOT_CHECKED, f"no PII scan report yet ({shown})", "make demo && make pii-scan")
     try:
         report = json.loads(path.read_text())
         findings = list(report["findings"])
     except (OSError, ValueError, KeyError, TypeError):
-        return FAILED, f"{shown} is unreadable: run `make pii-scan` again"
+        return Check(NOT_CHECKED, f"{shown} is unreadable", "make pii-scan")
     if findings:
-        return FAILED, f"{len(findings)} unclassified PII column(s): " + "; ".join(findings[:5])
-    return PASSED, f"no finding in {shown} of {report.get('generated_at', '?')}"
+        why = f"{len(findings)} unclassified PII column(s): " + "; ".join(findings[:5])
+        return Check(FAILED, why)
+    return Check(PASSED, f"no finding in {shown} of {report.get('generated_at', '?')}")
+
+
+def table(title: str, rows: list[tuple[str, Check]], passed: str, more: str = "") -> Item:
+    """An item made of several checks: a table of them, failed if one failed, else not
+    checked if one was not checked."""
+    details = ["| check | result | why | to check or fix |", "|---|---|---|---|"]
+    details += [f"| {n} | {c.status} | {cell(c.why)} | {cell(c.command)} |" for n, c in rows]
+    details += [f"\n{more}"] if more else []
+    failed = [
+        f"{n}: {c.why}" + (f" ({c.command})" if c.command else "")
+        for n, c in rows
+        if c.status == FAILED
+    ]
+    undone = [(f"{n}: {c.why}", c.command) for n, c in rows if c.status == NOT_CHECKED]
+    passed = passed or "; ".join(f"{name}: {check.why}" for name, check in rows)
+    return outcome(title, passed, details, failed, undone)
 
 
 def security(repo: Repository) -> Item:
     checks = {"secret scans": secret_scans}
     if full := "security" in repo.components:
         checks |= {"classification": classification, "PII scan report": pii_report}
-    rows = [(name, *check(repo)) for name, check in checks.items()]
-    details = ["| scan | result | why |", "|---|---|---|"]
-    details += [f"| {name} | {status} | {cell(why)} |" for name, status, why in rows]
-    if not full:
-        details.append(
-            "\nWith the security component: detect-secrets, the classification check, PII scans."
-        )
-    failed, undone = ([f"{n}: {w}" for n, s, w in rows if s == x] for x in (FAILED, SKIPPED))
-    return outcome("Security scans clean", f"{len(rows)} scan(s) clean", details, failed, undone)
+    rows = [(name, check(repo)) for name, check in checks.items()]
+    more = (
+        ""
+        if full
+        else ("With the security component: detect-secrets, the classification check, PII scans.")
+    )
+    return table("Security scans clean", rows, f"{len(rows)} scan(s) clean", more)
+
+
+def compliance_content(repo: Repository) -> Item:
+    checks = compliance.checks(repo.root, repo.components, lambda key: add_component(repo, key))
+    more = (
+        f"Read from `{compliance.MANIFEST}` (`make migration-check` runs `dbt parse` first): "
+        f"every mart has a meta owner; every pii column has a masking policy or a meta "
+        f"`{compliance.WAIVER}` saying why; the audit model `{compliance.AUDIT_MODEL}` records "
+        "the reads of every schema that holds pii."
+    )
+    return table("Compliance on content", list(checks.items()), "", more)
+
+
+def budgets(settings: object) -> dict[str, float] | str:
+    """The performance settings, or what is wrong with them."""
+    keys = ("scale", *(f"max_{key}" for key in BUDGETS))
+    if not isinstance(settings, dict):
+        return "no table [" + ".".join(SETTINGS) + "] in pyproject.toml"
+    wrong = [k for k in keys if not isinstance(settings.get(k), int | float) or settings[k] <= 0]
+    if wrong or isinstance(settings.get("scale"), bool):
+        return f"[{'.'.join(SETTINGS)}] needs positive numbers for {', '.join(wrong or keys)}"
+    return {key: float(settings[key]) for key in keys}
+
+
+def performance(repo: Repository) -> Item:
+    """The dbt builds of the last `make benchmark` against the budget in pyproject.toml."""
+    title = "Performance within budget"
+    try:
+        settings: object = tomllib.loads((repo.root / "pyproject.toml").read_text())
+        for key in SETTINGS:
+            settings = settings.get(key) if isinstance(settings, dict) else None
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        return Item(title, FAILED, f"pyproject.toml is unreadable ({error}): fix it")
+    limits = budgets(settings)
+    if isinstance(limits, str):
+        fix = "set scale, max_build_s and max_incremental_build_s (scripts/migration/README.md)"
+        return Item(title, FAILED, f"{limits}: {fix}")
+    scale = limits["scale"]
+    command = "make benchmark" + ("" if scale == 1 else f" SCALES={scale:g}")
+    path, shown = repo.root / BENCHMARK, BENCHMARK.as_posix()
+    if not path.is_file():
+        return Item(title, NOT_CHECKED, f"no benchmark yet ({shown})", command=command)
+    try:
+        rows = [row for row in json.loads(path.read_text()) if float(row["scale"]) == scale]
+        figures = {key: float(rows[-1][key]) for key in BUDGETS} if rows else {}
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return Item(title, NOT_CHECKED, f"{shown} is unreadable ({error})", command=command)
+    measured = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    inputs = [n for n in repo.files if n.startswith(("dbt/", "scripts/utilities/generate_data"))]
+    changed, name = junit_results.newest_change(repo.root, inputs) if inputs else (0.0, "")
+    if not figures:
+        why = f"the last benchmark ({shown}) has no figures at scale {scale:g}"
+        return Item(title, NOT_CHECKED, why, command=command)
+    if changed > path.stat().st_mtime:
+        why = f"{name} changed after the last benchmark"
+        return Item(title, NOT_CHECKED, why, command=command)
+    where = f"[{'.'.join(SETTINGS)}] of pyproject.toml"
+    over = [
+        f"{what} took {figures[key]:.1f} s at scale {scale:g}, over the budget of "
+        f"{limits['max_' + key]:g} s (max_{key} in {where}): make it faster, or raise the "
+        "budget saying why"
+        for key, what in BUDGETS.items()
+        if figures[key] > limits["max_" + key]
+    ]
+    details = [
+        f"`{shown}` of {measured:%Y-%m-%d %H:%M} UTC (`{command}`), budgets from {where}.",
+        "",
+        "| step | seconds | budget |",
+        "|---|---:|---:|",
+        *(f"| {what} | {figures[k]:.1f} | {limits['max_' + k]:g} |" for k, what in BUDGETS.items()),
+    ]
+    passed = ", ".join(
+        f"{what} {figures[k]:.1f} s (budget {limits['max_' + k]:g} s)"
+        for k, what in BUDGETS.items()
+    )
+    return outcome(title, f"{passed} at scale {scale:g}", details, over)
 
 
 def warehouses(repo: Repository) -> Item:
     title = "Warehouse cost estimate"
     if "snowflake" not in repo.components:
-        return Item(
-            title, SKIPPED, "no snowflake component: the local DuckDB warehouse costs nothing"
-        )
+        why = "no snowflake component: no production warehouse to estimate"
+        return Item(title, NOT_CHECKED, why, command=add_component(repo, "snowflake"))
     import warehouse_costs  # the snowflake component's: rendered only with it
 
     script = warehouse_costs.SCRIPT
@@ -256,11 +385,30 @@ def integrations(repo: Repository) -> Item:
 
 
 def verdict(items: list[Item]) -> str:
-    """Ready only when every item passed: a skipped item is not done."""
-    failed, skipped = (sum(item.status == s for item in items) for s in (FAILED, SKIPPED))
-    if failed or skipped:
-        return f"Not ready: {failed} of {len(items)} items failed, {skipped} skipped (not done)."
+    """Ready only when every item passed: an item not checked is not done."""
+    failed, unchecked = (sum(item.status == s for item in items) for s in (FAILED, NOT_CHECKED))
+    if failed or unchecked:
+        return f"Not ready: of {len(items)} items, {failed} failed and {unchecked} not checked."
     return f"Ready: all {len(items)} items passed."
+
+
+def todo(items: list[Item]) -> list[str]:
+    """What stands between this repository and Ready: the failed items, then those not
+    checked with the command that would check them."""
+    lines = [f"- failed: {item.title}" for item in items if item.status == FAILED]
+    lines += [
+        f"- not checked: {item.title} (to check: `{item.command}`)"
+        for item in items
+        if item.status == NOT_CHECKED
+    ]
+    return lines
+
+
+def exit_status(items: list[Item]) -> int:
+    statuses = {item.status for item in items}
+    if FAILED in statuses:
+        return NOT_READY_FAILED
+    return NOT_READY_UNCHECKED if NOT_CHECKED in statuses else READY
 
 
 def render(repo: Repository, items: list[Item]) -> str:
@@ -270,11 +418,17 @@ def render(repo: Repository, items: list[Item]) -> str:
         f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `make migration-check` "
         f"(scripts/migration/migration_check.py). Components: {components}.\n",
         f"**{verdict(items)}**\n",
-        "| item | result | why |\n|---|---|---|",
-        *(f"| {item.title} | {item.status} | {cell(item.why)} |" for item in items),
+        *([*todo(items), ""] if todo(items) else []),
+        "| item | result | why | to check |\n|---|---|---|---|",
+        *(
+            f"| {item.title} | {item.status} | {cell(item.why)} | "
+            + (f"`{cell(item.command)}` |" if item.command else "|")
+            for item in items
+        ),
     ]
     for item in items:
         lines += ["", f"## {item.title}: {item.status}\n", item.why]
+        lines += ["", f"To check: `{item.command}`"] if item.command else []
         lines += ["", *item.details] if item.details else []
     return "\n".join(lines) + "\n"
 
@@ -295,7 +449,8 @@ def check(root: Path, results: Path) -> tuple[Repository, list[Item]]:
     """The repository and every item of its checklist, in order."""
     repo = Repository(root, answers(root), committed_files(root))
     items = [documentation(repo), tests(repo, root / results)]  # an absolute path stays
-    return repo, [*items, security(repo), warehouses(repo), integrations(repo)]
+    items += [security(repo), compliance_content(repo), performance(repo)]
+    return repo, [*items, warehouses(repo), integrations(repo)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -315,9 +470,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"migration_check.py: {error}", file=sys.stderr)
         return 2
     for item in items:
-        print(f"{item.status:>7}  {item.title}: {item.why}")
-    print(f"{verdict(items)}\nreport: {args.report}")
-    return 0 if all(item.status == PASSED for item in items) else 1
+        run = f" -- to check: `{item.command}`" if item.command else ""
+        print(f"{item.status:>11}  {item.title}: {item.why}{run}")
+    print(verdict(items), *todo(items), f"report: {args.report}", sep="\n")
+    return exit_status(items)
 
 
 if __name__ == "__main__":

@@ -17,15 +17,14 @@ SKIP_DIRS = {
     ".tools",
     ".local",
     "node_modules",
-    "target",
-    "logs",
-    "dbt_packages",
     "__pycache__",
     ".pytest_cache",
     ".ruff_cache",
     ".airflow_home",
     "reports",
 }
+#: dbt's output, walked past too (a folder named logs elsewhere, monitoring/logs, is content).
+SKIP_PATHS = ("dbt/target/", "dbt/logs/", "dbt/dbt_packages/")
 
 
 class SetupError(Exception):
@@ -67,7 +66,9 @@ def committed_files(root: Path) -> list[str]:
             names = {name for name in listing.stdout.decode().split("\0") if name}
             return sorted(name for name in names if (root / name).is_file())
     return sorted(
-        path.relative_to(root).as_posix()
+        name
         for path in root.rglob("*")
-        if path.is_file() and not SKIP_DIRS.intersection(path.relative_to(root).parts)
+        if path.is_file()
+        and not SKIP_DIRS.intersection(path.relative_to(root).parts)
+        and not (name := path.relative_to(root).as_posix()).startswith(SKIP_PATHS)
     )

@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             "{incremental_build_s:>20.2f}".format_map(row)
         )
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
     return 0
 

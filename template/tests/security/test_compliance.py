@@ -117,3 +117,49 @@ def test_the_command_line_check(root: Path, tmp_path: Path) -> None:
     assert result.returncode == 1
     expected = "CLS-01 (Every column is classified): security/data_classification/policy.yml"
     assert f"{expected} does not exist" in result.stderr
+
+
+# The compliance item of `make migration-check` reads what the controls above promise from
+# the dbt catalog itself: masking (MSK-01), audit logging (AUD-01) and owners (ROP-01).
+
+
+def content_checks(root: Path, project_root: Path, work: Path) -> dict[str, Any]:
+    from test_data_classification import dbt_parse
+
+    sys.path.insert(0, str(root / "scripts" / "migration"))
+    import compliance
+    from repository import answers
+
+    dbt_parse(project_root / "dbt", work / "target", work)
+    components = answers(root)["components"]
+    add = "copier update (adds {})".format
+    return compliance.checks(project_root, components, add, work / "target" / "manifest.json")
+
+
+def test_the_catalog_masks_or_waives_every_pii_column_and_audits_its_schemas(
+    root: Path, tmp_path: Path
+) -> None:
+    found = content_checks(root, root, tmp_path)
+    assert found["mart owners"].status == "passed", found
+    masking = found["pii masking"]
+    assert masking.status == "passed" and masking.why.endswith(" waived"), masking
+    audit = found["audit logging"]
+    if (root / "snowflake").is_dir():
+        assert audit.status == "passed" and " raw, " in audit.why, audit
+    else:  # no account setup to grant the audit model ACCESS_HISTORY
+        assert (audit.status, audit.command) == ("not checked", "copier update (adds snowflake)")
+
+
+def test_a_pii_column_neither_masked_nor_waived_fails(root: Path, tmp_path: Path) -> None:
+    shutil.copytree(
+        root / "dbt",
+        tmp_path / "copy" / "dbt",
+        ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"),
+    )
+    sources = tmp_path / "copy" / "dbt" / "models" / "staging" / "_sources.yml"
+    text = sources.read_text()
+    assert "masking_waiver:" in text
+    sources.write_text(text.replace("masking_waiver:", "reviewed_because:"))
+    masking = content_checks(root, tmp_path / "copy", tmp_path)["pii masking"]
+    assert masking.status == "failed", masking
+    assert "raw.customers.email (a source gets no masking policy)" in masking.why, masking
