@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # Test processes (pytest-xdist): the boots are CPU-bound, so one per core.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: help setup prototype test test-fast lint bench bench-green docs sync release
+.PHONY: help setup checkov-venv prototype test test-fast lint bench bench-green docs sync release
 
 help: ## List the commands
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -23,6 +23,14 @@ $(VENV)/.synced: pyproject.toml uv.lock
 	@touch $@
 
 setup: $(VENV)/.synced ## Create .venv with the template's pinned dev tools
+
+# checkov needs packaging<24, which .venv's tools cannot share: it has a venv of its own.
+.venv-checkov/.installed: tests/requirements-checkov.txt
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet -r tests/requirements-checkov.txt
+	@touch $@
+
+checkov-venv: .venv-checkov/.installed ## Create .venv-checkov with checkov (tests/test_rendered_infrastructure.py)
 
 prototype: setup ## Render a prototype into DEST (default ../my-prototype): NAME=..., COMPONENTS=airflow,snowflake (default: the defaults)
 	@test ! -e "$(DEST)" || { echo "$(DEST) exists already: choose another DEST=..." >&2; exit 1; }

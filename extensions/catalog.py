@@ -255,6 +255,7 @@ ALWAYS: tuple[str, ...] = (
     ".env.example",
     ".gitignore",
     ".pre-commit-config.yaml",
+    ".secrets.baseline",
     ".yamllint.yaml",
     "Makefile",
     "QUICKSTART.md",
@@ -271,7 +272,9 @@ ALWAYS_PACKAGES: tuple[str, ...] = (
     "dbt-duckdb==1.11.1",
     "duckdb==2.0.1",
 )
+#: detect-secrets: the secret scan of `make lint` (a pre-commit hook) in every repository.
 ALWAYS_DEV_PACKAGES: tuple[str, ...] = (
+    "detect-secrets==1.5.0",
     "pre-commit==4.7.0",
     "pytest==9.2.0",
     "pytest-xdist==3.8.0",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -38,6 +39,15 @@ FROM_RUNTIME = re.compile(
     re.MULTILINE,
 )
 ENV_NAME = re.compile(r"^#? ?([A-Z][A-Z0-9_]*)=", re.MULTILINE)
+#: The secrets of astronomer/docker-compose.yml, as `make setup` writes them into .env.
+SECRETS = {
+    "ASTRO_POSTGRES_PASSWORD": "not-a-secret",
+    "ASTRO_JWT_SECRET": "0" * 64,
+    "AIRFLOW_ADMIN_PASSWORD": "not-a-secret",
+    "AIRFLOW_VIEWER_PASSWORD": "not-a-secret",
+}
+#: The only accepted value of a secret: a reference that stops Compose, naming the fix.
+REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^}]*make setup[^}]*\}")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -113,8 +123,11 @@ def compose() -> str:
     return str(found)
 
 
-def compose_config(root: Path, text: str | None = None) -> subprocess.CompletedProcess[str]:
-    """`docker-compose config -q` of astronomer/docker-compose.yml, or of text in its place."""
+def compose_config(
+    root: Path, text: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`docker-compose config -q` of astronomer/docker-compose.yml, or of text in its place,
+    with the secrets of SECRETS (or env) set as `make setup` sets them in .env."""
     folder = root / "astronomer"
     if text is None:
         args = ["-f", str(folder / "docker-compose.yml")]
@@ -123,6 +136,7 @@ def compose_config(root: Path, text: str | None = None) -> subprocess.CompletedP
     return subprocess.run(
         [compose(), *args, "config", "-q"],
         input=text,
+        env={**os.environ, **SECRETS, **env},
         cwd=root,
         capture_output=True,
         text=True,
@@ -258,6 +272,54 @@ def test_secrets_carry_no_value(root: Path) -> None:
 def test_compose_file_validates(root: Path) -> None:
     result = compose_config(root)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_missing_secret_stops_compose_with_the_fix(root: Path) -> None:
+    for name in SECRETS:
+        result = compose_config(root, **{name: ""})
+        assert result.returncode != 0, f"{name} unset, yet Compose accepted the file"
+        assert f"{name} in .env: run make setup" in result.stderr, result.stderr
+
+
+def literal_secrets(text: str) -> list[str]:
+    """Secret-named variables, and passwords in URLs, whose value is not a ${VAR:?...}."""
+    found = []
+    for environment in environments(yaml.safe_load(text)):
+        for name, value in environment.items():
+            words = set(name.upper().split("_"))
+            secret = words & {"PASSWORD", "SECRET", "KEY"} and not words & {"FILE", "PATH"}
+            if secret and not REFERENCE.fullmatch(str(value)):
+                found.append(f"{name}: {value!r}")
+            for password in re.findall(r"://[^/@:]*:([^@]*)@", str(value)):
+                if not REFERENCE.fullmatch(password):
+                    found.append(f"{name}: password {password!r} in a URL")
+    return found
+
+
+def environments(node: object) -> list[dict[str, object]]:
+    """Every `environment` mapping of a parsed compose file, once each (services share one)."""
+    found: list[dict[str, object]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "environment" and isinstance(value, dict):
+                found.append(value)
+            else:
+                found += environments(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += environments(item)
+    return list({id(mapping): mapping for mapping in found}.values())
+
+
+def test_no_literal_secret_in_the_compose_file(root: Path) -> None:
+    text = (root / "astronomer" / "docker-compose.yml").read_text()
+    assert literal_secrets(text) == []
+    assert "ALL_ADMINS" not in text, "every user would be admin: name the users instead"
+    broken = re.sub(r"\$\{ASTRO_POSTGRES_PASSWORD:\?[^}]*\}", "hunter2", text)
+    assert literal_secrets(broken) == [
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: password 'hunter2' in a URL",
+        "POSTGRES_PASSWORD: 'hunter2'",
+    ]
 
 
 def test_a_misspelled_compose_key_is_rejected(root: Path) -> None:

@@ -24,6 +24,8 @@ SECRETS = {
     "POSTGRES_PASSWORD": "not-a-secret",
     "AIRFLOW__API_AUTH__JWT_SECRET": "0" * 64,
     "GF_SECURITY_ADMIN_PASSWORD": "not-a-secret",
+    "AIRFLOW_ADMIN_PASSWORD": "not-a-secret",
+    "AIRFLOW_VIEWER_PASSWORD": "not-a-secret",
 }
 #: The services each component adds to the stack (docker brings Airflow's).
 SERVICES = {
