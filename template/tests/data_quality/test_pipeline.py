@@ -1,9 +1,12 @@
 """The sample pipeline end to end, on a scratch DuckDB file (your warehouse is not touched).
 
-The generator lands the initial load and increment 1, `dbt build --target ci` runs after each
-(the session's sample warehouse, conftest.py); the marts must then agree with the raw tables
-and with the generator's manifests, and the catalog (dbt's manifest.json) must describe and
-classify every column.
+The generator lands the initial load, `dbt build --target ci` builds everything, the
+generator lands increment 1, `dbt build` runs again (the session's sample warehouse,
+`sample_warehouse` of conftest.py). The marts must then agree with the
+raw tables and with the generator's manifest of increment 1 (loads/batch_1.json): new
+orders are in, changed orders carry their new status, soft-deleted orders are flagged,
+fct_orders was merged rather than rebuilt, and the snapshot holds a second version of
+every customer the increment changed. The catalog checks read dbt's manifest.json.
 """
 
 from __future__ import annotations
