@@ -392,7 +392,7 @@ def verdict(items: list[Item]) -> str:
     return f"Ready: all {len(items)} items passed."
 
 
-def todo(items: list[Item]) -> list[str]:
+def blockers(items: list[Item]) -> list[str]:
     """What stands between this repository and Ready: the failed items, then those not
     checked with the command that would check them."""
     lines = [f"- failed: {item.title}" for item in items if item.status == FAILED]
@@ -413,12 +413,13 @@ def exit_status(items: list[Item]) -> int:
 
 def render(repo: Repository, items: list[Item]) -> str:
     components = ", ".join(repo.components) or "none (dbt on DuckDB only)"
+    blocking = blockers(items)
     lines = [
         f"# Migration readiness: {repo.answers.get('project_name', repo.root.name)}\n",
         f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `make migration-check` "
         f"(scripts/migration/migration_check.py). Components: {components}.\n",
         f"**{verdict(items)}**\n",
-        *([*todo(items), ""] if todo(items) else []),
+        *([*blocking, ""] if blocking else []),
         "| item | result | why | to check |\n|---|---|---|---|",
         *(
             f"| {item.title} | {item.status} | {cell(item.why)} | "
@@ -472,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
     for item in items:
         run = f" -- to check: `{item.command}`" if item.command else ""
         print(f"{item.status:>11}  {item.title}: {item.why}{run}")
-    print(verdict(items), *todo(items), f"report: {args.report}", sep="\n")
+    print(verdict(items), *blockers(items), f"report: {args.report}", sep="\n")
     return exit_status(items)
 
 

@@ -117,15 +117,15 @@ def item(title: str, status: str, command: str = "") -> Item:
 def test_ready_only_when_every_item_passed_and_the_exit_status_follows() -> None:
     items = [item(title, "passed") for title in ITEMS]
     assert migration_check.verdict(items) == "Ready: all 7 items passed."
-    assert migration_check.exit_status(items) == 0 and migration_check.todo(items) == []
+    assert migration_check.exit_status(items) == 0 and migration_check.blockers(items) == []
     items[1] = item(ITEMS[1], "not checked", "make test")
     assert migration_check.verdict(items) == "Not ready: of 7 items, 0 failed and 1 not checked."
     assert migration_check.exit_status(items) == 3
-    assert migration_check.todo(items) == ["- not checked: Tests pass (to check: `make test`)"]
+    assert migration_check.blockers(items) == ["- not checked: Tests pass (to check: `make test`)"]
     items[3] = item(ITEMS[3], "failed")
     assert migration_check.verdict(items) == "Not ready: of 7 items, 1 failed and 1 not checked."
     assert migration_check.exit_status(items) == 1
-    assert migration_check.todo(items)[0] == "- failed: Compliance on content"
+    assert migration_check.blockers(items)[0] == "- failed: Compliance on content"
 
 
 def test_the_command_line_says_not_ready_and_exits_3_when_only_unchecked(
